@@ -1,0 +1,109 @@
+"""One classification mechanism shared by every provider: HTTP status and exceptions to classes."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+
+from .provider import DeliveryFailure, FailureClass
+
+
+def classify_status(status: int) -> FailureClass | None:
+    """``None`` for success (2xx/3xx), else the failure class of an HTTP status code."""
+    if status < 400:
+        return None
+    if status == 429:
+        return FailureClass.RATE_LIMITED
+    if status in (401, 403):
+        return FailureClass.AUTH
+    if status in (408, 504):
+        return FailureClass.TIMEOUT
+    if status >= 500:
+        return FailureClass.SERVER_ERROR
+    return FailureClass.CLIENT_ERROR
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    """Case-insensitive header lookup over any mapping."""
+    if not headers:
+        return None
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+def check_response(
+    status: int, headers: Mapping[str, str] | None = None, what: str = "request"
+) -> None:
+    """Raise a classified :class:`DeliveryFailure` for a failing HTTP status; return on success."""
+    failure_class = classify_status(status)
+    if failure_class is None:
+        return
+    retry_after = parse_retry_after(header(headers, "Retry-After"))
+    raise DeliveryFailure(
+        failure_class, f"{what} failed with HTTP {status}", status_code=status, retry_after=retry_after
+    )
+
+
+_TIMEOUT_NAMES = {"TimeoutException", "Timeout", "ReadTimeout", "ConnectTimeout", "TimeoutError",
+                  "ReadTimeoutError", "ConnectTimeoutError", "WriteTimeout", "PoolTimeout"}
+_CONNECTION_NAMES = {"ConnectError", "ConnectionError", "NewConnectionError", "ConnectionRefusedError",
+                     "RemoteProtocolError", "NetworkError", "MaxRetryError", "ProtocolError",
+                     "URLError", "ConnectionResetError"}
+
+
+def classify_exception(exc: BaseException) -> DeliveryFailure:
+    """Classify any exception raised by an SDK or transport, without importing the SDK.
+
+    Timeouts and connection failures are recognised by class name across httpx, requests, urllib3
+    and the standard library; a :class:`DeliveryFailure` passes through; everything else is a
+    ``plugin_error``. The message names only the exception type: SDK messages may echo secrets.
+    """
+    if isinstance(exc, DeliveryFailure):
+        return exc
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    status = _status_of(exc)
+    if status is not None and classify_status(status) is not None:
+        headers = getattr(getattr(exc, "response", None), "headers", None)
+        retry_after = parse_retry_after(header(headers, "Retry-After"))
+        return DeliveryFailure(
+            classify_status(status) or FailureClass.CLIENT_ERROR,
+            f"{type(exc).__name__}: HTTP {status}",
+            status_code=status,
+            retry_after=retry_after,
+        )
+    if names & _TIMEOUT_NAMES:
+        return DeliveryFailure(FailureClass.TIMEOUT, f"{type(exc).__name__}: timed out")
+    if names & _CONNECTION_NAMES:
+        return DeliveryFailure(FailureClass.CONNECTION, f"{type(exc).__name__}: connection failed")
+    return DeliveryFailure(FailureClass.PLUGIN_ERROR, f"{type(exc).__name__}: {exc}")
+
+
+def _status_of(exc: BaseException) -> int | None:
+    for attr in ("status_code", "status"):
+        value = getattr(exc, attr, None)
+        if isinstance(value, int):
+            return value
+    response = getattr(exc, "response", None)
+    value = getattr(response, "status_code", None)
+    return value if isinstance(value, int) else None

@@ -1,0 +1,43 @@
+"""Hook specifications. Every hook is documented; a test fails when one is not.
+
+Plugins implement hooks with ``@cavra_notify.hookimpl`` in a module named by an entry point in the
+``cavra_notify`` group, e.g. in the plugin's ``pyproject.toml``::
+
+    [project.entry-points.cavra_notify]
+    webhook = "cavra_notify_webhook"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pluggy
+
+from .provider import Provider
+
+PROJECT = "cavra_notify"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def cavra_register_providers(register: Callable[[Provider], None]) -> None:
+    """Register the providers this plugin offers.
+
+    :param register: call it once per :class:`~cavra_notify.provider.Provider`; a second provider
+        with a name already taken is refused with a warning naming both distributions.
+    :return: nothing; the return value is ignored.
+    """
+
+
+@hookspec
+def cavra_delivery_recorded(evidence: Mapping[str, Any]) -> None:
+    """Observe one redacted delivery evidence record after it is stored.
+
+    Called once per route and connector after delivery finished (success or failure), for
+    metrics, logs or forwarding to an audit system. Exceptions are logged and ignored.
+
+    :param evidence: the redacted ``release-connector-delivery`` record (read only).
+    :return: nothing; the return value is ignored.
+    """

@@ -1,0 +1,170 @@
+"""A local fake HTTP service on 127.0.0.1 for provider tests.
+
+``FakeReceiver`` answers every request through a handler (by default ``200 {"ok": true}``) unless a
+scripted response is queued with :meth:`FakeReceiver.enqueue`. Every request is recorded. Use it as a
+context manager; it binds only to the loopback address.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Request:
+    """One request the receiver saw."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers.items():
+            if key.lower() == name.lower():
+                return value
+        return None
+
+
+@dataclass
+class Response:
+    """A response to send: ``body`` may be bytes, str or anything JSON-serialisable."""
+
+    status: int = 200
+    body: Any = field(default_factory=lambda: {"ok": True})
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+    def encoded(self) -> tuple[bytes, str]:
+        if isinstance(self.body, bytes):
+            return self.body, "application/octet-stream"
+        if isinstance(self.body, str):
+            return self.body.encode(), "text/plain; charset=utf-8"
+        return json.dumps(self.body).encode(), "application/json"
+
+
+Handler = Callable[[Request], Response]
+
+
+class FakeReceiver:
+    """Threaded loopback HTTP server with scripted answers and a request log."""
+
+    def __init__(self, handler: Handler | None = None, host: str = "127.0.0.1") -> None:
+        if not host.startswith("127.") and host not in ("localhost", "::1"):
+            raise ValueError("FakeReceiver binds to loopback addresses only")
+        self.handler: Handler = handler or (lambda request: Response())
+        self.requests: list[Request] = []
+        self._script: deque[Response] = deque()
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer((host, 0), self._make_handler())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def enqueue(self, *responses: Response) -> None:
+        """Answer the next requests with these responses, in order, before the handler."""
+        with self._lock:
+            self._script.extend(responses)
+
+    def requests_to(self, path: str) -> list[Request]:
+        with self._lock:
+            return [r for r in self.requests if r.path == path]
+
+    def start(self) -> FakeReceiver:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> FakeReceiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _respond(self, request: Request) -> Response:
+        with self._lock:
+            self.requests.append(request)
+            scripted = self._script.popleft() if self._script else None
+        return scripted or self.handler(request)
+
+    def _make_handler(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                request = Request(
+                    method=self.command,
+                    path=parts.path,
+                    query=parse_qs(parts.query),
+                    headers=dict(self.headers.items()),
+                    body=body,
+                )
+                try:
+                    response = receiver._respond(request)
+                except Exception as exc:  # a broken handler is a 500, like a real server
+                    response = Response(500, {"error": type(exc).__name__})
+                if response.delay:
+                    time.sleep(response.delay)
+                payload, content_type = response.encoded()
+                try:
+                    self.send_response(response.status)
+                    headers = {"Content-Type": content_type, **response.headers}
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout test); nothing to answer
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                return
+
+        return _Handler
+
+
+@contextmanager
+def fake_receiver(handler: Handler | None = None) -> Iterator[FakeReceiver]:
+    """``with fake_receiver() as rx: ...`` — a started :class:`FakeReceiver`."""
+    with FakeReceiver(handler) as receiver:
+        yield receiver
+
+
+def closed_port() -> int:
+    """A loopback port with nothing listening (for connection-refused tests)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
