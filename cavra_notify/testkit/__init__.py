@@ -1,5 +1,15 @@
-"""Test kit for provider plugin authors: a loopback fake receiver and a conformance check."""
+"""Test kit for provider plugin authors: a loopback fake receiver, request builder, leak check."""
 
 from .receiver import FakeReceiver, Request, Response, closed_port, fake_receiver
+from .requests import SAMPLE_MESSAGE, assert_no_secret_leak, make_request
 
-__all__ = ["FakeReceiver", "Request", "Response", "closed_port", "fake_receiver"]
+__all__ = [
+    "SAMPLE_MESSAGE",
+    "FakeReceiver",
+    "Request",
+    "Response",
+    "assert_no_secret_leak",
+    "closed_port",
+    "fake_receiver",
+    "make_request",
+]
