@@ -94,3 +94,18 @@ def assert_no_secret_leak(secrets: Iterable[str], *outputs: Any) -> None:
             for secret in secrets:
                 if secret in text:
                     raise AssertionError(f"secret #{secrets.index(secret)} leaked in output #{index}")
+
+
+def deliver_once(provider: Provider, request: DeliveryRequest) -> Any:
+    """Call ``provider.deliver`` once, sync or async, and return its receipt (or raise)."""
+    import asyncio
+    import inspect
+
+    result = provider.deliver(request)
+    if inspect.isawaitable(result):
+
+        async def _await() -> Any:
+            return await result
+
+        return asyncio.run(_await())
+    return result
