@@ -1,0 +1,198 @@
+"""Slack provider: ``chat.postMessage`` with a bot token, or an incoming webhook, through slack-sdk."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.error import URLError
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
+from cavra_notify import hookimpl
+from cavra_notify.failures import check_response, classify_exception, header, parse_retry_after
+from cavra_notify.provider import DeliveryFailure, DeliveryRequest, FailureClass, Provider, Receipt
+
+from ._logs import SecretLogFilter, install
+from .blocks import render_blocks, render_text
+
+__all__ = ["PROVIDER", "SlackSettings", "deliver"]
+
+DEFAULT_BASE_URL = "https://slack.com/api/"
+SDK_LOGGER = "cavra_notify_slack.sdk"
+
+AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked",
+                         "token_expired", "no_permission", "missing_scope", "not_allowed_token_type",
+                         "ekm_access_denied", "team_access_not_granted"})
+SERVER_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+
+_log_filter = SecretLogFilter()
+install(_log_filter, [SDK_LOGGER])
+_ERROR_CODE = re.compile(r"^[a-z0-9_]{1,64}$")
+
+
+class SlackSettings(BaseModel):
+    """Either ``token`` + ``channel`` (bot mode) or ``webhook_url`` (incoming webhook), not both."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    token: SecretStr | None = None
+    channel: str | None = None
+    webhook_url: SecretStr | None = None
+    base_url: str = DEFAULT_BASE_URL
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_base_url(cls, value: str) -> str:
+        if urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).hostname:
+            raise ValueError("base_url must be an http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_webhook(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parts = urlsplit(value.get_secret_value())
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("webhook_url must be an http(s) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> SlackSettings:
+        if self.token is not None and self.webhook_url is not None:
+            raise ValueError("configure either 'token' (with 'channel') or 'webhook_url', not both")
+        if self.token is None and self.webhook_url is None:
+            raise ValueError("one of 'token' (with 'channel') or 'webhook_url' is required")
+        if self.token is not None and not self.channel:
+            raise ValueError("'channel' is required with 'token'")
+        if self.webhook_url is not None and self.channel:
+            raise ValueError("'channel' is only used with 'token'; an incoming webhook posts to its own channel")
+        return self
+
+
+def target(settings: SlackSettings) -> str:
+    if settings.webhook_url is not None:
+        parts = urlsplit(settings.webhook_url.get_secret_value())
+        return f"{parts.scheme}://{parts.hostname}"
+    return settings.base_url
+
+
+def deliver(request: DeliveryRequest) -> Receipt:
+    settings: SlackSettings = request.settings
+    secrets = [s.get_secret_value() for s in (settings.token, settings.webhook_url) if s is not None]
+    if settings.webhook_url is not None:
+        secrets.append(urlsplit(settings.webhook_url.get_secret_value()).path)
+    with _log_filter.active(secrets):
+        try:
+            if settings.webhook_url is not None:
+                return _send_webhook(request, settings.webhook_url.get_secret_value())
+            return _post_message(request, settings)
+        except DeliveryFailure:
+            raise
+        except SlackApiError as exc:
+            raise _api_failure(exc.response.status_code, exc.response.headers, exc.response.data) from None
+        except Exception as exc:
+            raise _translate(exc) from None
+
+
+def _post_message(request: DeliveryRequest, settings: SlackSettings) -> Receipt:
+    assert settings.token is not None and settings.channel is not None
+    client = WebClient(
+        token=settings.token.get_secret_value(),
+        base_url=settings.base_url,
+        timeout=request.timeout,  # type: ignore[arg-type]  # urllib accepts float seconds
+        logger=logging.getLogger(SDK_LOGGER),
+        retry_handlers=[],
+    )
+    response = client.chat_postMessage(
+        channel=settings.channel, text=render_text(request), blocks=render_blocks(request)
+    )
+    data = response.data if isinstance(response.data, dict) else {}
+    return Receipt(
+        status_code=response.status_code,
+        outcome="delivered",
+        details={"channel": str(data.get("channel", "")), "ts": str(data.get("ts", ""))},
+    )
+
+
+def _send_webhook(request: DeliveryRequest, url: str) -> Receipt:
+    client = WebhookClient(
+        url,
+        timeout=request.timeout,  # type: ignore[arg-type]  # urllib accepts float seconds
+        logger=logging.getLogger(SDK_LOGGER),
+        retry_handlers=[],
+    )
+    response = client.send(text=render_text(request), blocks=render_blocks(request))
+    if response.status_code != 200:
+        code = _error_code(response.body)
+        check_response(response.status_code, _str_headers(response.headers), f"Slack incoming webhook ({code})")
+        raise DeliveryFailure(
+            FailureClass.CLIENT_ERROR,
+            f"Slack incoming webhook answered HTTP {response.status_code} ({code})",
+            status_code=response.status_code,
+        )
+    return Receipt(status_code=200, outcome="delivered", details={"status": 200})
+
+
+def _api_failure(status: int, headers: Mapping[str, Any], data: Any) -> DeliveryFailure:
+    error = _error_code(data.get("error") if isinstance(data, dict) else None)
+    what = f"Slack chat.postMessage ({error})"
+    try:
+        check_response(status, _str_headers(headers), what)
+    except DeliveryFailure as failure:
+        return failure
+    retry_after = parse_retry_after(header(_str_headers(headers), "Retry-After"))
+    if error == "ratelimited":
+        failure_class = FailureClass.RATE_LIMITED
+    elif error in AUTH_ERRORS:
+        failure_class = FailureClass.AUTH
+    elif error in SERVER_ERRORS:
+        failure_class = FailureClass.SERVER_ERROR
+    else:
+        failure_class = FailureClass.CLIENT_ERROR
+    return DeliveryFailure(
+        failure_class, f"{what} failed: ok=false", status_code=status, retry_after=retry_after
+    )
+
+
+def _translate(exc: Exception) -> DeliveryFailure:
+    if isinstance(exc, URLError) and isinstance(exc.reason, BaseException):
+        failure = classify_exception(exc.reason)
+        if failure.failure_class is not FailureClass.PLUGIN_ERROR:
+            return failure
+        return DeliveryFailure(FailureClass.CONNECTION, "URLError: connection failed")
+    failure = classify_exception(exc)
+    if failure.failure_class is FailureClass.PLUGIN_ERROR:
+        return DeliveryFailure(FailureClass.PLUGIN_ERROR, f"unexpected {type(exc).__name__} from slack-sdk")
+    return failure
+
+
+def _error_code(value: Any) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    return text if _ERROR_CODE.match(text) else "unknown_error"
+
+
+def _str_headers(headers: Mapping[str, Any] | None) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for key, value in (headers or {}).items():
+        result[str(key)] = str(value[0] if isinstance(value, list) and value else value)
+    return result
+
+
+PROVIDER = Provider(
+    name="slack",
+    settings_model=SlackSettings,
+    deliver=deliver,
+    target=target,
+    description="Slack chat.postMessage (bot token) or incoming webhook, through slack-sdk",
+)
+
+
+@hookimpl
+def cavra_register_providers(register: Callable[[Provider], None]) -> None:
+    register(PROVIDER)
