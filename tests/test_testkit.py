@@ -1,0 +1,140 @@
+"""The conformance check itself: correct toy providers pass, each kind of broken one fails."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from cavra_notify.failures import check_response, classify_exception
+from cavra_notify.provider import DeliveryFailure, DeliveryRequest, FailureClass, Provider, Receipt
+from cavra_notify.testkit import ConformanceCase, Response, check_conformance
+
+log = logging.getLogger("toy_provider")
+
+
+class ToySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    base_url: str
+    token: SecretStr
+
+
+class PlainSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    base_url: str
+    token: str
+
+
+def toy_provider(fault: str = "", *, use_async: bool = False) -> Provider:
+    """A small correct provider; ``fault`` switches on exactly one deliberate bug."""
+
+    def send(request: DeliveryRequest) -> Receipt:
+        settings = request.settings
+        token = settings.token if fault == "plain-settings" else settings.token.get_secret_value()
+        if fault == "logs-secret":
+            log.debug("posting with token %s", token)
+        timeout = 30.0 if fault == "ignores-timeout" else request.timeout
+        try:
+            response = httpx.post(
+                f"{settings.base_url}/api/send",
+                json=dict(request.event),
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=timeout,
+            )
+        except httpx.HTTPError as exc:
+            if fault == "raw-exception":
+                raise
+            raise classify_exception(exc) from None
+        if fault == "500-is-client-error" and response.status_code == 500:
+            raise DeliveryFailure(FailureClass.CLIENT_ERROR, "send failed with HTTP 500", status_code=500)
+        if fault == "secret-in-message" and response.status_code >= 400:
+            raise DeliveryFailure(
+                FailureClass.CLIENT_ERROR if response.status_code < 500 else FailureClass.SERVER_ERROR,
+                f"send with token {token} failed",
+            )
+        if fault == "drops-retry-after" and response.status_code == 429:
+            raise DeliveryFailure(FailureClass.RATE_LIMITED, "rate limited", status_code=429)
+        check_response(response.status_code, response.headers, "send")
+        details: dict[str, Any] = {"id": response.json()["id"]}
+        if fault == "secret-in-receipt":
+            details["auth"] = token
+        return Receipt(status_code=response.status_code, details=details)
+
+    async def send_async(request: DeliveryRequest) -> Receipt:
+        return send(request)
+
+    return Provider(
+        name=f"toy-{fault or 'correct'}",
+        settings_model=PlainSettings if fault == "plain-settings" else ToySettings,
+        deliver=send_async if use_async else send,
+        target=lambda settings: str(settings.base_url),
+    )
+
+
+def case_for(provider: Provider, **overrides: Any) -> ConformanceCase:
+    options: dict[str, Any] = {
+        "provider": provider,
+        "settings_for": lambda base_url, canary: {"base_url": base_url, "token": "tok-" + canary},
+        "success": lambda request: Response(200, {"ok": True, "id": "msg-1"}),
+    }
+    options.update(overrides)
+    return ConformanceCase(**options)
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+def test_correct_provider_passes(use_async: bool) -> None:
+    check_conformance(case_for(toy_provider(use_async=use_async)))
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        ("secret-in-message", "leaked in the exception"),
+        ("secret-in-receipt", "[success] the secret (canary) leaked in the receipt"),
+        ("logs-secret", "leaked in log records of: toy_provider"),
+        ("500-is-client-error", "[500] classified as client_error, expected server_error"),
+        ("drops-retry-after", "[429] retry_after is None"),
+        ("ignores-timeout", "[timeout]"),
+        ("raw-exception", "[connection] expected DeliveryFailure(connection) but deliver raised Connect"),
+        ("plain-settings", "declares no secret field"),
+    ],
+)
+def test_broken_provider_fails(fault: str, expected: str) -> None:
+    with pytest.raises(AssertionError) as failed:
+        check_conformance(case_for(toy_provider(fault)))
+    assert expected in str(failed.value)
+    assert f"provider 'toy-{fault}' failed" in str(failed.value)
+
+
+def test_settings_without_canary_fail() -> None:
+    case = case_for(
+        toy_provider(), settings_for=lambda base_url, canary: {"base_url": base_url, "token": "x"}
+    )
+    with pytest.raises(AssertionError, match="secret field 'token' from settings_for does not contain"):
+        check_conformance(case)
+
+
+def test_success_answer_the_provider_cannot_read_fails() -> None:
+    case = case_for(toy_provider(), success=lambda request: Response(200, {"unexpected": True}))
+    with pytest.raises(AssertionError, match=r"\[success\] deliver raised KeyError"):
+        check_conformance(case)
+
+
+def test_failure_message_lists_every_problem() -> None:
+    with pytest.raises(AssertionError) as failed:
+        check_conformance(case_for(toy_provider("secret-in-message")))
+    message = str(failed.value)
+    for scenario in ("[429]", "[500]", "[503]", "[401]", "[400]"):
+        assert f"{scenario} the secret (canary) leaked" in message
+    assert "[success]" not in message
+
+
+def test_logging_is_restored_after_the_check() -> None:
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    check_conformance(case_for(toy_provider()))
+    assert root.level == level
+    assert root.handlers == handlers
