@@ -1,0 +1,266 @@
+"""cavra-notify provider for Jira: one issue per route, commented on instead of duplicated.
+
+Each delivery searches (JQL) for an open issue in the project carrying the route's label. If there
+is one, the notification becomes a comment on it; otherwise a new issue is created with the route
+label and ``cavra-rollback-drill``. Retries are the core's job: the SDK's own retry loop is off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+from collections.abc import Callable
+from typing import Literal
+from urllib.parse import urlsplit
+
+import jira
+import requests
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+
+from cavra_notify import hookimpl
+from cavra_notify.failures import classify_exception, classify_status, header, parse_retry_after
+from cavra_notify.provider import (
+    DeliveryFailure,
+    DeliveryRequest,
+    FailureClass,
+    Message,
+    Provider,
+    Receipt,
+)
+
+DRILL_LABEL = "cavra-rollback-drill"
+LABEL_PREFIX = "cavra-route-"
+MAX_LABEL = 255
+MAX_SUMMARY = 255
+_UNSAFE_LABEL_CHARS = re.compile(r"[^A-Za-z0-9_.:-]+")
+_jira_logger_lock = threading.Lock()
+
+
+class UnexpectedAnswer(Exception):
+    """Jira answered success with a body that is not what its API documents."""
+
+
+class JiraSettings(BaseModel):
+    """Connector settings for one Jira project."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    server: str
+    email: str
+    api_token: SecretStr
+    project: str
+    issue_type: str = "Task"
+    labels: list[str] = []
+    deployment: Literal["auto", "cloud", "server"] = "auto"
+
+    @field_validator("server")
+    @classmethod
+    def _check_server(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("server must be an http(s) URL such as https://example.atlassian.net")
+        if parts.username or parts.password or parts.query or parts.fragment:
+            raise ValueError("server must not carry credentials, a query or a fragment")
+        return value.rstrip("/")
+
+    @field_validator("project", "issue_type", "email")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+    @field_validator("labels")
+    @classmethod
+    def _check_labels(cls, value: list[str]) -> list[str]:
+        for label in value:
+            if not label or any(ch.isspace() for ch in label) or len(label) > MAX_LABEL:
+                raise ValueError("Jira labels must be non-empty, at most 255 characters, without spaces")
+        return value
+
+    @property
+    def is_cloud(self) -> bool:
+        if self.deployment != "auto":
+            return self.deployment == "cloud"
+        return (urlsplit(self.server).hostname or "").endswith(".atlassian.net")
+
+
+def route_label(route_key: str) -> str:
+    """The Jira label for a route key: deterministic, no spaces, at most 255 characters.
+
+    Keys that had to be changed (unsafe characters, too long) get a hash suffix so that two
+    different route keys never share a label.
+    """
+    cleaned = _UNSAFE_LABEL_CHARS.sub("-", route_key).strip("-") or "route"
+    label = LABEL_PREFIX + cleaned
+    if cleaned == route_key and len(label) <= MAX_LABEL:
+        return label
+    digest = hashlib.sha256(route_key.encode()).hexdigest()[:12]
+    return f"{label[: MAX_LABEL - len(digest) - 1]}-{digest}"
+
+
+def render_description(message: Message, owner: str) -> str:
+    """Jira wiki markup for the issue description (REST v2 takes plain wiki text)."""
+    lines = [
+        message.summary,
+        "",
+        f"*Alert level:* {message.alert_level}",
+        f"*Owner:* {owner}",
+        f"*Runbook:* {message.runbook_ref}",
+    ]
+    if message.facts:
+        lines += ["", "*Facts:*"]
+        lines += [f"* {key}: {value}" for key, value in message.facts.items()]
+    return "\n".join(lines)
+
+
+def _summary(message: Message, owner: str) -> str:
+    summary = f"{message.title} ({owner})"
+    return summary if len(summary) <= MAX_SUMMARY else summary[: MAX_SUMMARY - 1] + "…"
+
+
+def _jql_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _client(settings: JiraSettings, timeout: float) -> jira.JIRA:
+    jira_logger = logging.getLogger("jira")
+    with _jira_logger_lock:
+        level = jira_logger.level
+        try:
+            client = jira.JIRA(
+                server=settings.server,
+                basic_auth=(settings.email, settings.api_token.get_secret_value()),
+                timeout=timeout,
+                max_retries=0,
+                get_server_info=False,
+                options={"check_update": False},
+            )
+        finally:
+            jira_logger.setLevel(level)  # JIRA() resets the library logger level on every call
+    if settings.is_cloud:
+        client.deploymentType = "Cloud"  # selects the /search/jql API without a serverInfo call
+    return client
+
+
+def _find_open_issue(client: jira.JIRA, settings: JiraSettings, label: str) -> str | None:
+    jql = (
+        f"project = {_jql_string(settings.project)} AND labels = {_jql_string(label)} "
+        "AND statusCategory != Done ORDER BY created DESC"
+    )
+    found = client.search_issues(
+        jql, maxResults=1, fields=["summary", "status", "labels"], json_result=True
+    )
+    issues = found.get("issues") if isinstance(found, dict) else None
+    if not isinstance(issues, list):
+        raise UnexpectedAnswer("search answer has no issues list")
+    if not issues:
+        return None
+    key = issues[0].get("key") if isinstance(issues[0], dict) else None
+    if not isinstance(key, str):
+        raise UnexpectedAnswer("search answer has an issue without a key")
+    return key
+
+
+def _deliver_with(client: jira.JIRA, request: DeliveryRequest) -> Receipt:
+    settings: JiraSettings = request.settings
+    owner = str(request.route.get("owner", ""))
+    label = route_label(str(request.route.get("route_key") or request.delivery_key))
+    description = render_description(request.message, owner)
+
+    existing = _find_open_issue(client, settings, label)
+    if existing is not None:
+        client.add_comment(existing, f"Repeated notification: {request.message.title}\n\n{description}")
+        return Receipt(status_code=201, details={"issue_key": existing, "action": "commented"})
+
+    labels = list(dict.fromkeys([*settings.labels, label, DRILL_LABEL]))
+    issue = client.create_issue(
+        fields={
+            "project": {"key": settings.project},
+            "issuetype": {"name": settings.issue_type},
+            "summary": _summary(request.message, owner),
+            "description": description,
+            "labels": labels,
+        },
+        prefetch=False,
+    )
+    return Receipt(status_code=201, details={"issue_key": str(issue.key), "action": "created"})
+
+
+def _jira_error_failure(exc: jira.JIRAError) -> DeliveryFailure:
+    status = exc.status_code
+    response = exc.response if isinstance(exc.response, requests.Response) else None
+    failure_class = classify_status(status) if isinstance(status, int) else None
+    if failure_class is None:
+        return DeliveryFailure(
+            FailureClass.SERVER_ERROR,
+            f"Jira answered HTTP {status} without the expected result",
+            status_code=status,
+        )
+    retry_after = parse_retry_after(header(response.headers if response is not None else None, "Retry-After"))
+    message = f"Jira request failed with HTTP {status}"
+    if failure_class is FailureClass.AUTH:
+        message = f"Jira rejected the credentials or permissions (HTTP {status})"
+    elif failure_class is FailureClass.CLIENT_ERROR and response is not None:
+        details = _error_details(response)
+        if details:
+            message = f"Jira rejected the request (HTTP {status}): {details}"
+    return DeliveryFailure(failure_class, message, status_code=status, retry_after=retry_after)
+
+
+def _error_details(response: requests.Response) -> str:
+    """Jira's ``{"errorMessages": [...], "errors": {"field": "message"}}`` as one line."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    parts = [str(m) for m in body.get("errorMessages") or [] if m]
+    errors = body.get("errors")
+    if isinstance(errors, dict):
+        parts += [f"{field}: {text}" for field, text in errors.items()]
+    return "; ".join(parts)[:500]
+
+
+def deliver(request: DeliveryRequest) -> Receipt:
+    """Comment on the route's open issue, or create it. One attempt; the core retries.
+
+    Failures are raised outside the ``except`` blocks so that no SDK exception (whose text carries
+    request headers) is chained to the :class:`DeliveryFailure`.
+    """
+    client: jira.JIRA | None = None
+    try:
+        client = _client(request.settings, request.timeout)
+        return _deliver_with(client, request)
+    except jira.JIRAError as exc:
+        failure = _jira_error_failure(exc)
+    except (UnexpectedAnswer, requests.exceptions.JSONDecodeError):
+        failure = DeliveryFailure(FailureClass.SERVER_ERROR, "Jira answered with an unexpected body")
+    except Exception as exc:
+        failure = classify_exception(exc)
+    finally:
+        if client is not None:
+            client.close()  # type: ignore[no-untyped-call]
+    raise failure
+
+
+def target(settings: JiraSettings) -> str:
+    return settings.server
+
+
+PROVIDER = Provider(
+    name="jira",
+    settings_model=JiraSettings,
+    deliver=deliver,
+    target=target,
+    description="Jira issue per route (REST v2 via the jira SDK); comments on an open issue instead of duplicating",
+    concurrency=4,
+)
+
+
+@hookimpl
+def cavra_register_providers(register: Callable[[Provider], None]) -> None:
+    register(PROVIDER)
