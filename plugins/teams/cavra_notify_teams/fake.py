@@ -1,0 +1,146 @@
+"""A local fake of Teams incoming webhooks on 127.0.0.1: Power Automate Workflows and the legacy
+Office 365 connector.
+
+- ``POST /workflows/<id>/triggers/manual/paths/invoke?api-version=1&sp=...&sv=1.0&sig=<sig>``
+  answers ``202`` with an empty body; a wrong or missing ``sig`` is ``401`` with an Azure-style
+  ``{"error": {"code": ..., "message": ...}}`` body; a payload that is not a message with an Adaptive
+  Card attachment is ``400``; a payload over 28 KB is ``413``.
+- ``POST /webhookb2/<path>`` (legacy connector) answers ``200`` with the text ``1``; an unknown path
+  is ``404``, a card without text or summary ``400``.
+
+Script other answers (429 + Retry-After, 5xx, delays) with :meth:`FakeTeams.enqueue`.
+Run it alone with ``python -m cavra_notify_teams.fake`` (it prints both webhook URLs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import time
+from typing import Any
+
+from cavra_notify.testkit import FakeReceiver, Request, Response
+
+MAX_PAYLOAD_BYTES = 28_000
+ADAPTIVE_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+
+
+def _azure_error(status: int, code: str, message: str) -> Response:
+    return Response(status, {"error": {"code": code, "message": message}})
+
+
+class FakeTeams:
+    """``workflow_url`` and ``connector_url`` are the secret webhook URLs a connector is given."""
+
+    def __init__(self, sig: str | None = None, connector_secret: str | None = None) -> None:
+        self.sig = sig or secrets.token_urlsafe(32)
+        self.workflow_id = secrets.token_hex(16)
+        self.workflow_path = f"/workflows/{self.workflow_id}/triggers/manual/paths/invoke"
+        secret = connector_secret or secrets.token_hex(16)
+        self.connector_path = f"/webhookb2/{secrets.token_hex(8)}@{secrets.token_hex(8)}/IncomingWebhook/{secret}"
+        self.receiver = FakeReceiver(self.handle)
+        self.cards: list[dict[str, Any]] = []
+
+    @property
+    def url(self) -> str:
+        return self.receiver.url
+
+    @property
+    def workflow_url(self) -> str:
+        query = f"api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig={self.sig}"
+        return f"{self.receiver.url}{self.workflow_path}?{query}"
+
+    @property
+    def connector_url(self) -> str:
+        return f"{self.receiver.url}{self.connector_path}"
+
+    @property
+    def requests(self) -> list[Request]:
+        return self.receiver.requests
+
+    def enqueue(self, *responses: Response) -> None:
+        self.receiver.enqueue(*responses)
+
+    def start(self) -> FakeTeams:
+        self.receiver.start()
+        return self
+
+    def stop(self) -> None:
+        self.receiver.stop()
+
+    def __enter__(self) -> FakeTeams:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def handle(self, request: Request) -> Response:
+        if request.path.startswith("/workflows/"):
+            return self._workflow(request)
+        if request.path.startswith("/webhookb2/"):
+            return self._connector(request)
+        return Response(404, "Not Found")
+
+    def _workflow(self, request: Request) -> Response:
+        if request.path != self.workflow_path:
+            return _azure_error(404, "WorkflowNotFound", "The workflow could not be found.")
+        if request.method != "POST":
+            return _azure_error(405, "TriggerRequestMethodNotValid", "The HTTP method is not allowed.")
+        if not request.query.get("api-version"):
+            return _azure_error(400, "MissingApiVersionParameter", "The api-version query parameter is required.")
+        if request.query.get("sig") != [self.sig]:
+            return _azure_error(401, "DirectApiInvalidAuthorizationSignature",
+                                "The provided authorization signature is not valid.")
+        if len(request.body) > MAX_PAYLOAD_BYTES:
+            return _azure_error(413, "RequestEntityTooLarge", "The message is too large.")
+        card = _adaptive_card(request.body)
+        if card is None:
+            return _azure_error(400, "InvalidRequestContent",
+                                "The request must be a message with an Adaptive Card attachment.")
+        self.cards.append(card)
+        return Response(202, b"")
+
+    def _connector(self, request: Request) -> Response:
+        if request.path != self.connector_path:
+            return Response(404, "Webhook not found")
+        if len(request.body) > MAX_PAYLOAD_BYTES:
+            return Response(413, "Request Entity Too Large")
+        try:
+            card = json.loads(request.body or b"{}")
+        except ValueError:
+            return Response(400, "Bad payload received by generic incoming webhook.")
+        if not isinstance(card, dict) or not (card.get("text") or card.get("summary")):
+            return Response(400, "Summary or Text is required.")
+        self.cards.append(card)
+        return Response(200, "1")
+
+
+def _adaptive_card(body: bytes) -> dict[str, Any] | None:
+    try:
+        payload = json.loads(body or b"{}")
+    except ValueError:
+        return None
+    if not isinstance(payload, dict) or payload.get("type") != "message":
+        return None
+    for attachment in payload.get("attachments") or []:
+        content = attachment.get("content") if isinstance(attachment, dict) else None
+        if attachment.get("contentType") == ADAPTIVE_CONTENT_TYPE and isinstance(content, dict) \
+                and content.get("type") == "AdaptiveCard":
+            return content
+    return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(description="Run a fake Teams webhook service on 127.0.0.1").parse_args(argv)
+    with FakeTeams() as fake:
+        print(f"workflow_url={fake.workflow_url}\nconnector_url={fake.connector_url}", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
