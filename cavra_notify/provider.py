@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 
 
-class FailureClass(str, enum.Enum):
+class FailureClass(enum.StrEnum):
     """Why an attempt failed. Only the first four are retried."""
 
     RATE_LIMITED = "rate_limited"

@@ -1,0 +1,142 @@
+"""Private connector config (SPEC §5): the only source of delivery URLs, hosts and credentials.
+
+``{"connectors": {"<name>": {"provider": "<plugin, defaults to name>", ...settings}},
+"customer_denylist": [...], "api": {"token": <secret>}}``, as JSON or TOML. A secret is a literal,
+``{"env": "VAR"}`` or ``{"file": "/path"}``. Reading the file imports no plugin; validating does.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import ConfigError, InputError
+from .jsonfile import MAX_BYTES, json_path, parse_json
+
+if TYPE_CHECKING:
+    from .plugins import Registry
+
+
+@dataclass(frozen=True)
+class RawConfig:
+    """The parsed file: connector entries (unresolved), the customer deny-list, the API token ref."""
+
+    path: str
+    connectors: dict[str, dict[str, Any]]
+    deny_names: list[str] = field(default_factory=list)
+    api_token_ref: Any = None
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(self.connectors)
+
+    def provider_of(self, name: str) -> str:
+        return str(self.connectors[name].get("provider") or name)
+
+
+@dataclass(frozen=True)
+class Connector:
+    """One validated connector: its plugin name, settings model instance and resolved secret values."""
+
+    name: str
+    provider: str
+    settings: BaseModel
+    secrets: tuple[str, ...]
+
+
+def read_config(path: str | os.PathLike[str]) -> RawConfig:
+    """Parse the private config file; errors name the file and the key, never a value."""
+    file = Path(path)
+    where = f"connector config {file}"
+    try:
+        if file.stat().st_size > MAX_BYTES:
+            raise ConfigError(f"{where}: larger than the {MAX_BYTES} byte limit")
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{where}: is a directory, expected a file") from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if file.suffix.lower() == ".toml":
+        import tomllib
+
+        try:
+            document: Any = tomllib.loads(raw.decode())
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{where}: invalid TOML ({type(exc).__name__})") from None
+    else:
+        try:
+            document = parse_json(raw, where)
+        except InputError as exc:
+            raise ConfigError(str(exc)) from None
+    return _shape(document, str(file), where)
+
+
+def _shape(document: Any, path: str, where: str) -> RawConfig:
+    if not isinstance(document, dict) or not isinstance(document.get("connectors", {}), dict):
+        raise ConfigError(f"{where}: expected an object with a 'connectors' object")
+    connectors = document.get("connectors", {})
+    for name, entry in connectors.items():
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: $.connectors.{name}: expected an object")
+    deny = document.get("customer_denylist", [])
+    if not isinstance(deny, list) or not all(isinstance(n, str) for n in deny):
+        raise ConfigError(f"{where}: $.customer_denylist: expected a list of names")
+    api = document.get("api") or {}
+    return RawConfig(path, connectors, deny, api.get("token") if isinstance(api, dict) else None)
+
+
+def resolve_secret(value: Any, where: str) -> Any:
+    """Resolve ``{"env": VAR}`` / ``{"file": PATH}``; other values pass through unchanged."""
+    if not (isinstance(value, dict) and len(value) == 1 and set(value) <= {"env", "file"}):
+        return value
+    kind, ref = next(iter(value.items()))
+    if not isinstance(ref, str) or not ref:
+        raise ConfigError(f"{where}: {{{kind!r}: ...}} needs a non-empty string")
+    if kind == "env":
+        resolved = os.environ.get(ref)
+        if not resolved:
+            raise ConfigError(f"{where}: environment variable {ref} is not set")
+        return resolved
+    try:
+        return Path(ref).read_text().rstrip("\r\n")
+    except OSError as exc:
+        raise ConfigError(f"{where}: secret file {ref} cannot be read ({exc.strerror or type(exc).__name__})") from None
+
+
+def validate_connector(raw: RawConfig, name: str, registry: Registry) -> Connector:
+    """Resolve secret refs and validate one connector against its plugin's settings model."""
+    from .provider import secret_field_names
+
+    where = f"connector {name!r}"
+    provider_name = raw.provider_of(name)
+    provider = registry.providers.get(provider_name)
+    if provider is None:
+        raise ConfigError(f"{where}: provider plugin {provider_name!r} is not installed "
+                          f"(pip install cavra-notify-{provider_name})")
+    entry = {k: v for k, v in raw.connectors[name].items() if k != "provider"}
+    resolved = {k: resolve_secret(v, f"{where} field {k!r}") for k, v in entry.items()}
+    secret_fields = set(secret_field_names(provider.settings_model))
+    refs = {k for k, v in entry.items() if resolved[k] is not v}
+    try:
+        settings = provider.settings_model.model_validate(resolved)
+    except ValidationError as exc:
+        problems = [f"field {json_path(e['loc'])[2:] or '(settings)'}: {e['msg']}"
+                    for e in exc.errors(include_input=False, include_url=False)[:5]]
+        raise ConfigError(f"{where} ({provider_name}): " + "; ".join(problems)) from None
+    secrets = tuple(str(resolved[k]) for k in sorted(secret_fields | refs)
+                    if isinstance(resolved.get(k), str) and resolved[k])
+    return Connector(name, provider_name, settings, secrets)
+
+
+def api_token(raw: RawConfig) -> str | None:
+    """The bearer token mutating API routes require, if the config sets one."""
+    if raw.api_token_ref is None:
+        return None
+    token = resolve_secret(raw.api_token_ref, "api.token")
+    return str(token) if token else None

@@ -1,0 +1,267 @@
+"""Delivery core (SPEC §6): concurrent, bounded, retried, idempotent dispatch of a plan's routes.
+
+Every ``deliver`` route goes to the connector of the same name through its provider plugin. Routes run
+concurrently (bounded per provider); each attempt has a timeout; retryable failures back off with
+jitter, honour ``Retry-After`` and stop at the attempt cap or the overall deadline. With a store, the
+notification log records intent before the send and the outcome after, so a rerun never notifies twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import random
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from .connectors import Connector
+from .failures import classify_exception
+from .plan import build_event, message_of
+from .provider import DeliveryFailure, DeliveryRequest, FailureClass, Provider, Receipt
+from .redact import Redactor
+from .timeutil import iso
+
+if TYPE_CHECKING:
+    from .plugins import Registry
+    from .store import EvidenceStore
+
+METADATA_KIND = "release-connector-delivery"
+SOURCE = "go_backend_rollback_drill_notification"
+OUTCOME_EXIT = {"delivered": 0, "nothing_to_deliver": 0, "partial": 3, "failed": 4}
+OUTCOME_HTTP = {"delivered": 200, "nothing_to_deliver": 200, "partial": 207, "failed": 502}
+
+
+@dataclass(frozen=True)
+class Options:
+    retries: int = 2
+    timeout: float = 10.0
+    deadline: float = 120.0
+    backoff: float = 0.5
+    max_backoff: float = 30.0
+    max_concurrency: int = 64
+    lease_seconds: float = 300.0
+
+
+@dataclass
+class Result:
+    """The overall outcome plus one evidence record per attempted route (and skipped ones)."""
+
+    outcome: str
+    plan: dict[str, Any]
+    event: dict[str, Any]
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return OUTCOME_EXIT[self.outcome]
+
+    @property
+    def http_status(self) -> int:
+        return OUTCOME_HTTP[self.outcome]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"outcome": self.outcome, "plan_id": self.plan["plan_id"], "event": self.event,
+                "deliveries": self.evidence, "skipped": self.skipped,
+                "delivered_count": sum(e["outcome"] in ("delivered", "accepted") for e in self.evidence),
+                "failed_count": sum(e["outcome"] == "failed" for e in self.evidence)}
+
+
+def delivery_key(occurrence: str, route_key: str, connector: str) -> str:
+    return hashlib.sha256(f"{occurrence}\n{route_key}\n{connector}".encode()).hexdigest()[:32]
+
+
+def backoff_delay(attempt: int, options: Options, retry_after: float | None, rng: random.Random) -> float:
+    """Exponential backoff with full jitter; a server's ``Retry-After`` is a floor."""
+    delay = rng.uniform(0, min(options.max_backoff, options.backoff * 2 ** (attempt - 1)))
+    return max(delay, retry_after or 0.0)
+
+
+def _in_daemon_thread(provider: Provider, request: DeliveryRequest) -> asyncio.Future[Any]:
+    """Run a sync ``deliver`` in a daemon thread, so a hung plugin never blocks exit or others."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(value: Any, error: BaseException | None) -> None:
+        if not future.done():
+            future.set_exception(error) if error else future.set_result(value)
+
+    def run() -> None:
+        try:
+            value, error = provider.deliver(request), None
+        except BaseException as exc:
+            value, error = None, exc
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(settle, value, error)
+
+    threading.Thread(target=run, name=f"cavra-{provider.name}", daemon=True).start()
+    return future
+
+
+async def _call(provider: Provider, request: DeliveryRequest) -> Receipt:
+    if inspect.iscoroutinefunction(provider.deliver):
+        result = await provider.deliver(request)  # type: ignore[misc]
+    else:
+        result = await _in_daemon_thread(provider, request)
+        if inspect.isawaitable(result):
+            result = await result
+    if not isinstance(result, Receipt):
+        what = type(result).__name__
+        raise DeliveryFailure(FailureClass.PLUGIN_ERROR, f"{provider.name} returned {what}, not a Receipt")
+    return result
+
+
+class Dispatcher:
+    """Delivers one plan. Construct, then ``await run()`` (or call :func:`deliver_plan`)."""
+
+    def __init__(self, plan: dict[str, Any], connectors: Mapping[str, Connector], registry: Registry,
+                 options: Options, redactor: Redactor, store: EvidenceStore | None = None,
+                 force: bool = False, rng: random.Random | None = None) -> None:
+        self.plan, self.connectors, self.registry = plan, connectors, registry
+        self.options, self.redactor, self.store, self.force = options, redactor, store, force
+        self.rng = rng or random.Random()
+        self.event = build_event(plan)
+        self.message = message_of(plan)
+        self._limits: dict[str, asyncio.Semaphore] = {}
+        self._global = asyncio.Semaphore(options.max_concurrency)
+        self._started = time.monotonic()
+
+    def _limit(self, provider: Provider) -> asyncio.Semaphore:
+        return self._limits.setdefault(provider.name, asyncio.Semaphore(max(1, provider.concurrency)))
+
+    async def run(self) -> Result:
+        routes = [d["route"] for d in self.plan["route_decisions"] if d["action"] == "deliver"]
+        if self.store is not None:
+            await asyncio.to_thread(self.store.save_plan, self.plan)
+        outcomes = await asyncio.gather(*(self._route(route) for route in routes))
+        evidence = [o for o in outcomes if "metadata_kind" in o]
+        skipped = [o for o in outcomes if "metadata_kind" not in o]
+        return Result(_overall(evidence), self.plan, self.event, evidence, skipped)
+
+    async def _route(self, route: Mapping[str, Any]) -> dict[str, Any]:
+        name = route["provider"]
+        connector = self.connectors.get(name)
+        provider = self.registry.providers.get(connector.provider) if connector else None
+        key = delivery_key(self.plan["occurrence"], route["route_key"], name)
+        claim = "send"
+        if self.store is not None:
+            claim = await asyncio.to_thread(
+                self.store.claim, occurrence=self.plan["occurrence"], route_key=route["route_key"], connector=name,
+                delivery_key=key, now=datetime.now(UTC), repeat_interval=timedelta(
+                    minutes=self.plan.get("repeat_interval_minutes") or 1440),
+                force=self.force, lease_seconds=self.options.lease_seconds)
+            if claim in ("in_flight", "already_delivered"):
+                return {"route_key": route["route_key"], "connector": name, "skipped": claim}
+        async with self._global:
+            if connector is None or provider is None:
+                failure = DeliveryFailure(FailureClass.PLUGIN_ERROR, f"connector {name!r} is not configured"
+                                          if connector is None else f"provider plugin {connector.provider!r} missing")
+                evidence = self._evidence(route, name, key, None, [], failure, claim, iso(datetime.now(UTC)))
+            else:
+                async with self._limit(provider):
+                    evidence = await self._attempts(route, connector, provider, key, claim)
+        evidence = dict(self.redactor.value(evidence))
+        if self.store is not None:
+            await asyncio.to_thread(self._record, evidence)
+        self.registry.delivery_recorded(evidence)
+        return evidence
+
+    def _record(self, evidence: dict[str, Any]) -> None:
+        assert self.store is not None
+        self.store.save_evidence(evidence)
+        self.store.complete(occurrence=self.plan["occurrence"], route_key=evidence["route_key"],
+                            connector=evidence["connector"], outcome=evidence["outcome"],
+                            completed_at=datetime.now(UTC))
+
+    async def _attempts(self, route: Mapping[str, Any], connector: Connector, provider: Provider, key: str,
+                        claim: str) -> dict[str, Any]:
+        started = iso(datetime.now(UTC))
+        attempts: list[dict[str, Any]] = []
+        cap = max(1, self.options.retries + 1)
+        failure: DeliveryFailure | None = None
+        receipt: Receipt | None = None
+        for number in range(1, cap + 1):
+            remaining = self.options.deadline - (time.monotonic() - self._started)
+            if remaining <= 0:
+                break
+            budget = min(self.options.timeout, remaining)
+            request = DeliveryRequest(connector.name, connector.settings, self.message,
+                                      {**self.event, "route": dict(route), "delivery_key": key},
+                                      dict(route), key, budget, number)
+            began = time.monotonic()
+            try:
+                receipt, failure = await asyncio.wait_for(_call(provider, request), budget), None
+            except TimeoutError:
+                failure = DeliveryFailure(FailureClass.TIMEOUT, f"no answer within {budget:.1f}s")
+            except Exception as exc:
+                failure = classify_exception(exc)
+            status = failure.status_code if failure else receipt.status_code if receipt else None
+            attempts.append({"attempt": number, "at": iso(datetime.now(UTC)),
+                             "duration_ms": round((time.monotonic() - began) * 1000, 1),
+                             "class": failure.failure_class.value if failure else "ok",
+                             "status_code": status, "retry_after": failure.retry_after if failure else None})
+            if failure is None or not failure.failure_class.retryable or number == cap:
+                break
+            wait = backoff_delay(number, self.options, failure.retry_after, self.rng)
+            if time.monotonic() - self._started + wait >= self.options.deadline:
+                attempts[-1]["gave_up"] = "overall deadline would pass before the next attempt"
+                break
+            await asyncio.sleep(wait)
+        return self._evidence(route, connector.name, key, provider.target(connector.settings) if provider else None,
+                              attempts, failure, claim, started, receipt)
+
+    def _evidence(self, route: Mapping[str, Any], connector: str, key: str, target: str | None,
+                  attempts: list[dict[str, Any]], failure: DeliveryFailure | None, claim: str, started: str | None,
+                  receipt: Receipt | None = None) -> dict[str, Any]:
+        from .redact import redact_url
+
+        provider = self.connectors[connector].provider if connector in self.connectors else route["provider"]
+        return {
+            "metadata_kind": METADATA_KIND,
+            "connector_delivery_source": SOURCE,
+            "evidence_id": "ev-" + uuid.uuid4().hex,
+            "event_id": self.event["event_id"],
+            "event_type": self.event["event_type"],
+            "plan_id": self.plan["plan_id"],
+            "schedule_id": self.plan["schedule_id"],
+            "occurrence": self.plan["occurrence"],
+            "route_key": route["route_key"],
+            "owner": route["owner"],
+            "provider": provider,
+            "connector": connector,
+            "delivery_key": key,
+            "claim": claim,
+            "outcome": receipt.outcome if receipt and failure is None else "failed",
+            "status_code": (receipt.status_code if receipt and failure is None else
+                            failure.status_code if failure else None),
+            "failure_class": failure.failure_class.value if failure else None,
+            "error": failure.message if failure else None,
+            "attempts": attempts,
+            "started_at": started,
+            "completed_at": iso(datetime.now(UTC)),
+            "receipt": dict(receipt.details) if receipt and failure is None else {},
+            "target": redact_url(target) if target else None,
+        }
+
+
+def _overall(evidence: list[dict[str, Any]]) -> str:
+    if not evidence:
+        return "nothing_to_deliver"
+    failed = sum(e["outcome"] == "failed" for e in evidence)
+    return "delivered" if failed == 0 else "failed" if failed == len(evidence) else "partial"
+
+
+def deliver_plan(plan: dict[str, Any], connectors: Mapping[str, Connector], registry: Registry,
+                 options: Options | None = None, *, redactor: Redactor | None = None,
+                 store: EvidenceStore | None = None, force: bool = False) -> Result:
+    """Synchronous entry point: deliver every ``deliver`` route of ``plan``."""
+    secrets = [s for c in connectors.values() for s in c.secrets]
+    redactor = redactor or Redactor(secrets)
+    dispatcher = Dispatcher(plan, connectors, registry, options or Options(), redactor, store, force)
+    return asyncio.run(dispatcher.run())

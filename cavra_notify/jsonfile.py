@@ -1,0 +1,53 @@
+"""Read one JSON document from a file with a size limit and one clear error per failure."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+MAX_BYTES = 5 * 1024 * 1024
+
+
+def read_json(path: str | os.PathLike[str], label: str, max_bytes: int = MAX_BYTES) -> Any:
+    """Return the parsed document, or raise :class:`InputError` naming ``label`` and the path."""
+    file = Path(path)
+    where = f"{label} {file}"
+    try:
+        if file.is_dir():
+            raise InputError(f"{where}: is a directory, expected a JSON file")
+        size = file.stat().st_size
+        if size > max_bytes:
+            raise InputError(f"{where}: file is {size} bytes, larger than the {max_bytes} byte limit")
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{where}: file not found") from None
+    except PermissionError:
+        raise InputError(f"{where}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{where}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    return parse_json(raw, where)
+
+
+def parse_json(raw: bytes | str, where: str) -> Any:
+    if not raw.strip():
+        raise InputError(f"{where}: file is empty")
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        raise InputError(f"{where}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{where}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})") from None
+    except RecursionError:
+        raise InputError(f"{where}: JSON nested too deeply") from None
+
+
+def json_path(parts: tuple[int | str, ...] | list[int | str]) -> str:
+    """``("owner_routes", "ops", "providers", 0)`` → ``$.owner_routes.ops.providers[0]``."""
+    out = "$"
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out

@@ -1,0 +1,210 @@
+"""Notification plan (SPEC §4): who is told through which provider, and why not — without sending."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from .errors import SettingsError
+from .provider import Message
+from .routing import EffectivePolicy
+from .schedule import ScheduleReport
+from .timeutil import iso
+
+PLAN_SCHEMA = "cavra.go-backend-pilot.rollback-drill-notification-plan.v1"
+EVENT_TYPE = "cavra.go_backend.rollback_drill.notification"
+HEALTHY_STATUSES = frozenset({"ready", "not_requested"})
+
+LastNotified = Callable[[str, str], datetime | None]
+
+
+def select_providers(requested: str | Iterable[str] | None, known: Iterable[str]) -> list[str] | None:
+    """``all``/``None`` → ``None`` (no narrowing); ``slack`` or ``slack,teams`` → that list.
+
+    A name that is not among ``known`` (the schedule's providers) is a :class:`SettingsError`.
+    """
+    if requested is None:
+        return None
+    names = [n.strip() for n in requested.split(",")] if isinstance(requested, str) else list(requested)
+    names = [n for n in names if n]
+    if not names or names == ["all"]:
+        return None
+    known_set = set(known)
+    unknown = [n for n in names if n not in known_set]
+    if unknown:
+        choices = ", ".join(sorted(known_set)) or "none"
+        raise SettingsError(f"--provider: unknown provider {', '.join(unknown)} (the schedule has: {choices})")
+    return list(dict.fromkeys(names))
+
+
+def occurrence_key(report: ScheduleReport) -> str:
+    """One schedule occurrence: a new next-due date or a new status is a new occurrence."""
+    schedule_id = report.schedule.schedule_id if report.schedule else "unknown"
+    return f"{schedule_id}@{iso(report.next_due_at) or 'undated'}#{report.status}"
+
+
+def route_key(schedule_id: str, owner: str, provider: str) -> str:
+    return f"{schedule_id}:{owner}:{provider}"
+
+
+def build_message(report: ScheduleReport) -> Message:
+    s = report.as_dict()["schedule"]
+    due = s["next_due_at"] or "not derivable"
+    summary = f"Rollback drill schedule {s['schedule_id'] or 'unknown'} is {report.status}; next drill due {due}"
+    if s["days_until_due"] is not None:
+        summary += f" ({s['days_until_due']:.1f} days)"
+    facts = {
+        "schedule_id": str(s["schedule_id"]),
+        "environment": str(s["environment"]),
+        "status": report.status,
+        "next_due_at": due,
+        "owners": ", ".join(s["owners"]),
+        "providers": ", ".join(s["notification_providers"]),
+    }
+    failed = [c.message for c in report.failed_checks][:3]
+    if failed:
+        facts["needs_attention_because"] = "; ".join(failed)
+    return Message(
+        title=f"CAVRA Go rollback drill schedule {report.alert_level}",
+        summary=summary + ".",
+        runbook_ref=s["runbook_ref"] or "",
+        facts=facts,
+        alert_level=report.alert_level,
+    )
+
+
+def _decide(report: ScheduleReport, policy: EffectivePolicy, route: dict[str, Any], occurrence: str, *,
+            force: bool, configured: frozenset[str] | None, last_notified: LastNotified | None,
+            ) -> dict[str, Any]:
+    owner, provider, now = route["owner"], route["provider"], report.now
+    schedule_id = report.schedule.schedule_id if report.schedule else ""
+
+    def decision(action: str, category: str | None, reason: str, **extra: Any) -> dict[str, Any]:
+        return {"route": route, "action": action, "category": category, "reason": reason, **extra}
+
+    if configured is not None and provider not in configured:
+        return decision("skip", "not_configured", "provider not configured")
+    if report.status in HEALTHY_STATUSES and not force:
+        return decision("suppress", "healthy", f"schedule is {report.status}; nothing is due")
+    window = policy.active_window(now, schedule_id, owner, provider)
+    if window is not None:
+        return decision("suppress", "maintenance_window", window.reason or "maintenance window",
+                        window_id=window.window_id, window_end_at=iso(window.end_at))
+    unavailable = policy.unavailable_reason(now, owner)
+    if unavailable is not None:
+        return decision("suppress", "owner_calendar", unavailable)
+    last = last_notified(occurrence, route["route_key"]) if last_notified and not force else None
+    if last is not None and now - last < timedelta(minutes=policy.repeat_interval_minutes):
+        return decision("suppress", "repeat_interval",
+                        f"already notified at {iso(last)} for this occurrence", last_notified_at=iso(last))
+    return decision("deliver", None, "forced" if force and report.status in HEALTHY_STATUSES
+                    else f"schedule is {report.status}")
+
+
+def build_plan(
+    report: ScheduleReport,
+    policy: EffectivePolicy,
+    *,
+    providers: str | Iterable[str] | None = None,
+    force: bool = False,
+    configured: frozenset[str] | None = None,
+    last_notified: LastNotified | None = None,
+    generated_by: str = "cavra",
+) -> dict[str, Any]:
+    """Build the plan. ``configured`` is the set of connector names when a config is known."""
+    schedule = report.schedule
+    schedule_providers = list(schedule.notification_providers) if schedule else []
+    selected = select_providers(providers, schedule_providers)
+    wanted = selected if selected is not None else schedule_providers
+    occurrence = occurrence_key(report)
+    owner_routes: list[dict[str, Any]] = []
+    decisions: list[dict[str, Any]] = []
+    for owner in schedule.owners if schedule else []:
+        owner_route = policy.owner_routes.get(owner)
+        narrowed = owner_route.providers if owner_route and owner_route.providers is not None else None
+        for provider in wanted:
+            if narrowed is not None and provider not in narrowed:
+                continue
+            route = {
+                "route_key": route_key(schedule.schedule_id, owner, provider),  # type: ignore[union-attr]
+                "owner": owner,
+                "provider": provider,
+                "acknowledgement_minutes": (owner_route.acknowledgement_minutes if owner_route else None)
+                or policy.acknowledgement_minutes,
+                "escalation_owner": (owner_route.escalation_owner if owner_route else None) or owner,
+            }
+            owner_routes.append(route)
+            decisions.append(_decide(report, policy, route, occurrence, force=force, configured=configured,
+                                     last_notified=last_notified))
+    return _assemble(report, policy, occurrence, decisions, owner_routes, schedule_providers, wanted,
+                     configured, force, generated_by)
+
+
+def _count(decisions: list[dict[str, Any]], **match: Any) -> int:
+    return sum(all(d.get(k) == v for k, v in match.items()) for d in decisions)
+
+
+def _assemble(report: ScheduleReport, policy: EffectivePolicy, occurrence: str,
+              decisions: list[dict[str, Any]], owner_routes: list[dict[str, Any]],
+              schedule_providers: list[str], wanted: list[str], configured: frozenset[str] | None,
+              force: bool, generated_by: str) -> dict[str, Any]:
+    eligible = [p for p in schedule_providers if configured is None or p in configured]
+    delivering = sorted({d["route"]["provider"] for d in decisions if d["action"] == "deliver"})
+    identity = json.dumps([occurrence, [(d["route"]["route_key"], d["action"], d["category"])
+                                        for d in decisions]], sort_keys=True)
+    message = build_message(report)
+    return {
+        "schema_version": PLAN_SCHEMA,
+        "plan_id": "plan-" + hashlib.sha256(identity.encode()).hexdigest()[:20],
+        "schedule_id": report.schedule.schedule_id if report.schedule else None,
+        "occurrence": occurrence,
+        "generated_at": iso(report.now),
+        "generated_by": generated_by,
+        "status": report.status,
+        "alert_level": report.alert_level,
+        "next_due_at": iso(report.next_due_at),
+        "days_until_due": report.days_until_due,
+        "forced": force,
+        "policy_source": policy.source,
+        "repeat_interval_minutes": policy.repeat_interval_minutes,
+        "eligible_providers": eligible,
+        "selected_providers": [p for p in wanted if p in eligible],
+        "suppressed_providers": sorted({d["route"]["provider"] for d in decisions} - set(delivering)),
+        "owner_routes": owner_routes,
+        "route_decisions": decisions,
+        "deliverable_route_count": _count(decisions, action="deliver"),
+        "suppressed_route_count": _count(decisions, action="suppress"),
+        "skipped_route_count": _count(decisions, action="skip"),
+        "healthy_suppressed_count": _count(decisions, category="healthy"),
+        "maintenance_suppressed_count": _count(decisions, category="maintenance_window"),
+        "calendar_suppressed_count": _count(decisions, category="owner_calendar"),
+        "repeat_suppressed_count": _count(decisions, category="repeat_interval"),
+        "acknowledgement_required_providers": delivering,
+        "message": {"title": message.title, "summary": message.summary, "runbook_ref": message.runbook_ref,
+                    "facts": dict(message.facts), "alert_level": message.alert_level},
+        "failed_checks": [c.as_dict() for c in report.failed_checks],
+    }
+
+
+def message_of(plan: dict[str, Any]) -> Message:
+    m = plan["message"]
+    return Message(m["title"], m["summary"], m["runbook_ref"], m["facts"], m["alert_level"])
+
+
+def build_event(plan: dict[str, Any]) -> dict[str, Any]:
+    """The ``cavra.go_backend.rollback_drill.notification`` event that carries message and plan."""
+    return {
+        "event_type": EVENT_TYPE,
+        "event_id": "evt-" + plan["plan_id"].removeprefix("plan-"),
+        "plan_id": plan["plan_id"],
+        "schedule_id": plan["schedule_id"],
+        "occurrence": plan["occurrence"],
+        "status": plan["status"],
+        "alert_level": plan["alert_level"],
+        "next_due_at": plan["next_due_at"],
+        "generated_at": plan["generated_at"],
+        "message": plan["message"],
+    }

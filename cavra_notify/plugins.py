@@ -1,0 +1,138 @@
+"""Plugin discovery and the typed hook facade.
+
+Plugins are modules named by entry points in the ``cavra_notify`` group. They load lazily, once, on
+the first :func:`get_registry` call. A plugin that fails to import or register is skipped with a
+warning naming its distribution (``CAVRA_PLUGINS_STRICT=1`` makes that an error).
+``CAVRA_LOAD_PLUGINS=a,b`` loads only those entry points; ``CAVRA_DISABLE_PLUGINS=a,b`` skips some.
+Core code reaches hooks only through :class:`Registry`, never by hook name.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError
+from .provider import Provider
+
+ENTRY_POINT_GROUP = "cavra_notify"
+ENV_STRICT = "CAVRA_PLUGINS_STRICT"
+ENV_LOAD = "CAVRA_LOAD_PLUGINS"
+ENV_DISABLE = "CAVRA_DISABLE_PLUGINS"
+log = logging.getLogger("cavra_notify.plugins")
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    distribution: str | None = None
+    version: str | None = None
+    loaded: bool = False
+    error: str | None = None
+    hooks: list[str] = field(default_factory=list)
+    providers: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Registry:
+    """The plugin manager plus what the plugins registered."""
+
+    def __init__(self, *, strict: bool = False) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.strict = strict
+        self.providers: dict[str, Provider] = {}
+        self.plugins: dict[str, PluginInfo] = {}
+
+    def _fail(self, info: PluginInfo, what: str, exc: BaseException) -> None:
+        message = f"plugin {info.name} ({info.distribution}) {what}: {type(exc).__name__}: {exc}"
+        info.error = message
+        if self.strict:
+            raise PluginError(message)
+        log.warning("%s", message)
+
+    def add(self, plugin: object, info: PluginInfo) -> None:
+        """Register one plugin object (module) and collect its providers; failures are isolated."""
+        self.plugins[info.name] = info
+        try:
+            self.pm.register(plugin, name=info.name)
+        except Exception as exc:
+            self._fail(info, "could not register", exc)
+            return
+        info.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
+        for impl in self.pm.hook.cavra_register_providers.get_hookimpls():
+            if impl.plugin is plugin:
+                try:
+                    impl.function(register=lambda provider: self._register_provider(provider, info))
+                except Exception as exc:
+                    self._fail(info, "failed in cavra_register_providers", exc)
+                    return
+        info.loaded = True
+
+    def _register_provider(self, provider: Provider, info: PluginInfo) -> None:
+        if not isinstance(provider, Provider):
+            raise TypeError("register() takes a cavra_notify.Provider")
+        existing = self.providers.get(provider.name)
+        if existing is not None:
+            owner = next((p.name for p in self.plugins.values() if provider.name in p.providers), "?")
+            log.warning("provider %r from plugin %s ignored: already registered by %s", provider.name, info.name, owner)
+            return
+        self.providers[provider.name] = provider
+        info.providers.append(provider.name)
+
+    def delivery_recorded(self, evidence: Mapping[str, Any]) -> None:
+        """Tell observer plugins about one stored evidence record; their errors are logged, not raised."""
+        try:
+            self.pm.hook.cavra_delivery_recorded(evidence=evidence)
+        except Exception as exc:
+            log.warning("a cavra_delivery_recorded hook failed: %s", type(exc).__name__)
+
+
+def _names(value: str | None) -> set[str] | None:
+    return None if value is None else {n.strip() for n in value.split(",") if n.strip()}
+
+
+def discover(env: Mapping[str, str] | None = None) -> Registry:
+    """Load every allowed entry point in the ``cavra_notify`` group into a new :class:`Registry`."""
+    env = os.environ if env is None else env
+    registry = Registry(strict=env.get(ENV_STRICT, "") in ("1", "true", "yes"))
+    allow, deny = _names(env.get(ENV_LOAD)), _names(env.get(ENV_DISABLE)) or set()
+    for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        if (allow is not None and ep.name not in allow) or ep.name in deny:
+            continue
+        dist = ep.dist
+        info = PluginInfo(ep.name, dist.name if dist else None, dist.version if dist else None)
+        try:
+            module = ep.load()
+        except Exception as exc:
+            registry.plugins[ep.name] = info
+            registry._fail(info, "failed to import", exc)
+            continue
+        registry.add(module, info)
+    return registry
+
+
+_registry: Registry | None = None
+
+
+def get_registry() -> Registry:
+    """The process-wide registry, discovered on first use (lazy and idempotent)."""
+    global _registry
+    if _registry is None:
+        _registry = discover()
+    return _registry
+
+
+def reset_registry(registry: Registry | None = None) -> None:
+    """Forget (or replace) the process-wide registry; for tests and long-lived servers."""
+    global _registry
+    _registry = registry
