@@ -22,7 +22,7 @@ from .cards import adaptive_card, fit, message_card
 
 __all__ = ["PROVIDER", "TeamsSettings", "deliver"]
 
-TRANSPORT_LOGGERS = ("httpx", "httpcore", "urllib3.connectionpool", "requests")
+TRANSPORT_LOGGERS = ("httpx", "httpcore.connection", "httpcore.http11", "urllib3.connectionpool")
 _log_filter = SecretLogFilter()
 install(_log_filter, TRANSPORT_LOGGERS)
 _ERROR_CODE = re.compile(r"^[A-Za-z0-9_.]{1,64}$")
@@ -100,15 +100,18 @@ def _send_message_card(request: DeliveryRequest, url: str) -> Receipt:
     try:
         card.send()
     except pymsteams.TeamsWebhookException:
-        response = card.last_http_response
-        if response is None:
+        if card.last_http_response is None:
             raise
-        check_response(response.status_code, response.headers, "Teams connector webhook")
+        rejected = card.last_http_response
+    else:
+        rejected = None
+    if rejected is not None:
+        check_response(rejected.status_code, rejected.headers, "Teams connector webhook")
         raise DeliveryFailure(
             FailureClass.CLIENT_ERROR,
-            f"Teams connector webhook answered HTTP {response.status_code}",
-            status_code=response.status_code,
-        ) from None
+            f"Teams connector webhook answered HTTP {rejected.status_code}",
+            status_code=rejected.status_code,
+        )
     response = card.last_http_response
     text = response.text.strip() if response is not None else "1"
     if text != "1":
