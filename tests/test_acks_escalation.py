@@ -1,0 +1,256 @@
+"""Acknowledgements and the escalation plan, driven through a real SQLite evidence store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from cavra_notify.acks import ACK_SCHEMA, Acknowledgement, record_ack
+from cavra_notify.errors import InputError
+from cavra_notify.escalation import ESCALATION_SCHEMA, build_escalation_plan, compute_escalation
+from cavra_notify.store import SQLiteStore, open_store
+
+DELIVERED = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def route(owner: str, provider: str, minutes: int, escalation_owner: str | None = None,
+          schedule_id: str = "sched-a") -> dict[str, Any]:
+    return {"route_key": f"{schedule_id}:{owner}:{provider}", "owner": owner, "provider": provider,
+            "acknowledgement_minutes": minutes, "escalation_owner": escalation_owner or owner}
+
+
+def make_plan(schedule_id: str, plan_id: str, occurrence: str, routes: list[dict[str, Any]],
+              generated_at: datetime = DELIVERED - timedelta(minutes=1), action: str = "deliver") -> dict[str, Any]:
+    return {
+        "schema_version": "cavra.go-backend-pilot.rollback-drill-notification-plan.v1",
+        "plan_id": plan_id, "schedule_id": schedule_id, "occurrence": occurrence,
+        "generated_at": generated_at.isoformat(), "status": "due_soon", "alert_level": "warning",
+        "next_due_at": "2025-03-10T00:00:00Z",
+        "route_decisions": [{"route": r, "action": action, "category": None, "reason": "due"} for r in routes],
+    }
+
+
+def deliver(store: SQLiteStore, plan: dict[str, Any], rt: dict[str, Any], at: datetime = DELIVERED,
+            outcome: str = "delivered") -> None:
+    store.save_evidence({
+        "metadata_kind": "release-connector-delivery",
+        "connector_delivery_source": "go_backend_rollback_drill_notification",
+        "evidence_id": f"ev-{rt['route_key']}-{at.timestamp()}", "event_id": "evt-1",
+        "plan_id": plan["plan_id"], "schedule_id": plan["schedule_id"], "occurrence": plan["occurrence"],
+        "route_key": rt["route_key"], "provider": rt["provider"], "connector": rt["provider"],
+        "outcome": outcome, "status_code": 200, "attempts": [], "started_at": at.isoformat(),
+        "completed_at": at.isoformat(), "receipt": {}, "target": "https://127.0.0.1",
+        "failure_class": None if outcome != "failed" else "server_error", "error": None,
+    })
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SQLiteStore]:
+    s = open_store(tmp_path / "evidence.db")
+    assert isinstance(s, SQLiteStore)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def delivered(store: SQLiteStore) -> dict[str, Any]:
+    """sched-a, occurrence occ-1: ops via slack (30 min, escalates to ops-lead) and dba via jira (120 min)."""
+    routes = [route("ops", "slack", 30, "ops-lead"), route("dba", "jira", 120)]
+    plan = make_plan("sched-a", "plan-1", "occ-1", routes)
+    store.save_plan(plan)
+    for rt in routes:
+        deliver(store, plan, rt)
+    return plan
+
+
+def outstanding(store: SQLiteStore, now: datetime) -> dict[str, dict[str, Any]]:
+    return {r["route_key"]: r for r in compute_escalation(store, now=now)["routes"]}
+
+
+# --- escalation --------------------------------------------------------------------------------
+
+
+def test_breached_at_exactly_the_ack_minutes_not_one_second_before(store: SQLiteStore,
+                                                                    delivered: dict[str, Any]) -> None:
+    before = outstanding(store, DELIVERED + timedelta(minutes=30, seconds=-1))["sched-a:ops:slack"]
+    assert before["breached"] is False and before["escalate_to"] is None
+    assert before["acknowledge_by"] == "2025-03-01T09:30:00Z"
+    at = outstanding(store, DELIVERED + timedelta(minutes=30))["sched-a:ops:slack"]
+    assert at["breached"] is True and at["escalate_to"] == "ops-lead"
+
+
+def test_each_route_uses_the_minutes_frozen_in_its_plan(store: SQLiteStore, delivered: dict[str, Any]) -> None:
+    routes = outstanding(store, DELIVERED + timedelta(minutes=60))
+    assert routes["sched-a:ops:slack"]["acknowledgement_minutes"] == 30
+    assert routes["sched-a:ops:slack"]["breached"] is True
+    assert routes["sched-a:dba:jira"]["acknowledgement_minutes"] == 120
+    assert routes["sched-a:dba:jira"]["breached"] is False
+    assert routes["sched-a:dba:jira"]["escalate_to"] is None
+    assert outstanding(store, DELIVERED + timedelta(minutes=120))["sched-a:dba:jira"]["escalate_to"] == "dba"
+
+
+@pytest.mark.parametrize(("state", "clears"),
+                         [("acknowledged", True), ("resolved", True), ("dismissed", False), ("escalated", False)])
+def test_which_ack_states_clear(store: SQLiteStore, delivered: dict[str, Any], state: str, clears: bool) -> None:
+    record_ack(store, schedule_id="sched-a", provider="slack", acknowledged_by="ops-oncall", state=state,
+               now=DELIVERED + timedelta(minutes=5))
+    routes = outstanding(store, DELIVERED + timedelta(hours=3))
+    assert ("sched-a:ops:slack" not in routes) is clears
+    assert routes["sched-a:dba:jira"]["breached"] is True, "an ack for slack never clears the jira route"
+
+
+def test_ack_older_than_a_later_delivery_does_not_clear(store: SQLiteStore, delivered: dict[str, Any]) -> None:
+    record_ack(store, schedule_id="sched-a", provider="slack", acknowledged_by="ops", now=DELIVERED)
+    assert "sched-a:ops:slack" not in outstanding(store, DELIVERED + timedelta(hours=1))
+    renotified = DELIVERED + timedelta(hours=24)
+    deliver(store, delivered, delivered["route_decisions"][0]["route"], at=renotified)
+    route_ = outstanding(store, renotified + timedelta(minutes=30))["sched-a:ops:slack"]
+    assert route_["delivered_at"] == "2025-03-02T09:00:00Z" and route_["breached"] is True
+
+
+def test_ack_naming_a_plan_of_another_occurrence_does_not_clear(store: SQLiteStore,
+                                                               delivered: dict[str, Any]) -> None:
+    old_routes = [route("ops", "slack", 30)]
+    old = make_plan("sched-a", "plan-old", "occ-0", old_routes, generated_at=DELIVERED - timedelta(days=30))
+    store.save_plan(old)
+    deliver(store, old, old_routes[0], at=DELIVERED - timedelta(days=30))
+    record_ack(store, schedule_id="sched-a", provider="slack", acknowledged_by="ops", plan_id="plan-old",
+               now=DELIVERED + timedelta(minutes=1))
+    assert "sched-a:ops:slack" in outstanding(store, DELIVERED + timedelta(minutes=2))
+    record_ack(store, schedule_id="sched-a", provider="slack", acknowledged_by="ops", plan_id="plan-1",
+               now=DELIVERED + timedelta(minutes=3))
+    assert "sched-a:ops:slack" not in outstanding(store, DELIVERED + timedelta(minutes=4))
+
+
+def test_route_suppressed_as_already_notified_in_a_later_plan_stays_outstanding(
+        store: SQLiteStore, delivered: dict[str, Any]) -> None:
+    routes = [d["route"] for d in delivered["route_decisions"]]
+    store.save_plan(make_plan("sched-a", "plan-1b", "occ-1", routes, generated_at=DELIVERED + timedelta(minutes=5),
+                              action="suppress"))
+    assert store.latest_plan("sched-a")["plan_id"] == "plan-1b"  # type: ignore[index]
+    escalation = compute_escalation(store, now=DELIVERED + timedelta(minutes=45))
+    assert {r["plan_id"] for r in escalation["routes"]} == {"plan-1b"}
+    assert escalation["breached_route_count"] == 1 and escalation["outstanding_route_count"] == 2
+
+
+def test_new_occurrence_without_delivery_is_not_outstanding(store: SQLiteStore, delivered: dict[str, Any]) -> None:
+    store.save_plan(make_plan("sched-a", "plan-2", "occ-2", [route("ops", "slack", 30)],
+                              generated_at=DELIVERED + timedelta(days=1)))
+    escalation = compute_escalation(store, now=DELIVERED + timedelta(days=2))
+    assert escalation["routes"] == [] and escalation["alert_level"] == "healthy"
+
+
+def test_failed_delivery_is_not_outstanding(store: SQLiteStore) -> None:
+    rt = route("ops", "slack", 30)
+    plan = make_plan("sched-a", "plan-f", "occ-1", [rt])
+    store.save_plan(plan)
+    deliver(store, plan, rt, outcome="failed")
+    assert compute_escalation(store, now=DELIVERED + timedelta(hours=5))["routes"] == []
+    deliver(store, plan, rt, at=DELIVERED + timedelta(minutes=1), outcome="accepted")
+    assert len(compute_escalation(store, now=DELIVERED + timedelta(hours=5))["routes"]) == 1
+
+
+def test_alert_levels_and_schedules_summary(store: SQLiteStore, delivered: dict[str, Any]) -> None:
+    other = make_plan("sched-b", "plan-b", "occ-b", [route("web", "teams", 60, schedule_id="sched-b")])
+    store.save_plan(other)
+    warning = compute_escalation(store, now=DELIVERED + timedelta(minutes=10))
+    assert warning["alert_level"] == "warning" and warning["outstanding_route_count"] == 2
+    critical = compute_escalation(store, now=DELIVERED + timedelta(minutes=30))
+    assert critical["alert_level"] == "critical" and critical["breached_route_count"] == 1
+    summary = {s["schedule_id"]: s for s in critical["schedules"]}
+    assert summary["sched-a"]["alert_level"] == "critical" and summary["sched-b"]["alert_level"] == "healthy"
+    for provider in ("slack", "jira"):
+        record_ack(store, schedule_id="sched-a", provider=provider, acknowledged_by="ops",
+                   state="resolved", now=DELIVERED + timedelta(minutes=31))
+    assert compute_escalation(store, now=DELIVERED + timedelta(hours=9))["alert_level"] == "healthy"
+
+
+def test_build_saves_the_plan_as_evidence(store: SQLiteStore, delivered: dict[str, Any]) -> None:
+    plan = build_escalation_plan(store, now=DELIVERED + timedelta(minutes=31), generated_by="sweep")
+    assert plan["schema_version"] == ESCALATION_SCHEMA and plan["generated_by"] == "sweep"
+    assert plan["generated_at"] == "2025-03-01T09:31:00Z"
+    [saved] = store.history(kind="escalation_plan", schedule_id="sched-a")
+    assert saved["payload"] == plan and saved["outcome"] == "critical"
+    assert any(r["kind"] == "escalation_plan" for r in store.export("sched-a")["records"])
+
+
+# --- acknowledgements ---------------------------------------------------------------------------
+
+
+def test_record_ack_attaches_to_the_latest_plan(store: SQLiteStore, delivered: dict[str, Any]) -> None:
+    ack = record_ack(store, schedule_id="sched-a", provider="jira", acknowledged_by="dba-oncall",
+                     external_ref="OPS-1234", notes="drill booked for Tuesday",
+                     now=datetime.fromisoformat("2025-03-01T11:15:00+01:00"))
+    assert ack == {"schema_version": ACK_SCHEMA, "schedule_id": "sched-a", "plan_id": "plan-1",
+                   "provider": "jira", "acknowledged_by": "dba-oncall", "state": "acknowledged",
+                   "external_ref": "OPS-1234", "notes": "drill booked for Tuesday",
+                   "acknowledged_at": "2025-03-01T10:15:00Z"}
+    assert store.acks("sched-a") == [ack] and store.acks("sched-b") == []
+
+
+def test_record_ack_without_a_plan(store: SQLiteStore) -> None:
+    with pytest.raises(InputError, match="schedule 'sched-z' has no recorded notification plan"):
+        record_ack(store, schedule_id="sched-z", provider="slack", acknowledged_by="ops", now=DELIVERED)
+
+
+def test_record_ack_with_an_unknown_or_foreign_plan(store: SQLiteStore, delivered: dict[str, Any]) -> None:
+    with pytest.raises(InputError, match="plan 'plan-404' is not in the evidence store"):
+        record_ack(store, schedule_id="sched-a", provider="slack", acknowledged_by="ops", plan_id="plan-404",
+                   now=DELIVERED)
+    with pytest.raises(InputError, match="plan 'plan-1' belongs to schedule 'sched-a', not 'sched-b'"):
+        record_ack(store, schedule_id="sched-b", provider="slack", acknowledged_by="ops", plan_id="plan-1",
+                   now=DELIVERED)
+
+
+def test_record_ack_for_a_provider_without_a_delivered_route(store: SQLiteStore) -> None:
+    routes = [route("ops", "slack", 30), route("ops", "teams", 30)]
+    plan = make_plan("sched-a", "plan-1", "occ-1", routes)
+    store.save_plan(plan)
+    deliver(store, plan, routes[0])
+    deliver(store, plan, routes[1], outcome="failed")
+    with pytest.raises(InputError, match="provider 'teams' has no delivered route in plan 'plan-1'"):
+        record_ack(store, schedule_id="sched-a", provider="teams", acknowledged_by="ops", now=DELIVERED)
+    with pytest.raises(InputError, match=r"provider 'jira' has no route in plan 'plan-1' \(providers: slack, teams\)"):
+        record_ack(store, schedule_id="sched-a", provider="jira", acknowledged_by="ops", now=DELIVERED)
+    assert store.acks() == []
+
+
+def test_record_ack_rejects_bad_state_naive_time_and_unsafe_text(store: SQLiteStore,
+                                                                   delivered: dict[str, Any]) -> None:
+    with pytest.raises(InputError, match="invalid acknowledgement state 'seen'"):
+        record_ack(store, schedule_id="sched-a", provider="slack", acknowledged_by="ops", state="seen",
+                   now=DELIVERED)
+    with pytest.raises(InputError, match="no UTC offset"):
+        record_ack(store, schedule_id="sched-a", provider="slack", acknowledged_by="ops",
+                   now=datetime(2025, 3, 1, 9, 0))
+    secret_url = "https://127.0.0.1/hooks/" + "T0" * 10
+    with pytest.raises(InputError, match="invalid acknowledgement: notes: must not contain a URL") as info:
+        record_ack(store, schedule_id="sched-a", provider="slack", acknowledged_by="ops", notes=secret_url,
+                   now=DELIVERED)
+    assert secret_url not in str(info.value)
+    token = "xoxb-" + "canary" + "0123456789"
+    with pytest.raises(InputError, match="external_ref: must not contain a token") as info:
+        record_ack(store, schedule_id="sched-a", provider="slack", acknowledged_by="ops", external_ref=token,
+                   now=DELIVERED)
+    assert token not in str(info.value)
+    with pytest.raises(InputError, match="acknowledged_by: String should have at least 1 character"):
+        record_ack(store, schedule_id="sched-a", provider="slack", acknowledged_by="", now=DELIVERED)
+    assert store.acks() == []
+
+
+def test_acknowledgement_model_is_strict() -> None:
+    base = {"schedule_id": "s", "plan_id": "p", "provider": "slack", "acknowledged_by": "ops",
+            "acknowledged_at": "2025-03-01T09:00:00Z"}
+    assert Acknowledgement.model_validate(base).state == "acknowledged"
+    with pytest.raises(ValidationError, match="extra_forbidden|Extra inputs"):
+        Acknowledgement.model_validate({**base, "webhook_url": "x"})
+    with pytest.raises(ValidationError, match="timezone"):
+        Acknowledgement.model_validate({**base, "acknowledged_at": "2025-03-01T09:00:00"})
+    with pytest.raises(ValidationError, match="long token-like"):
+        Acknowledgement.model_validate({**base, "notes": "key " + "a1" * 25})
+    assert Acknowledgement.model_validate({**base, "external_ref": "go-rollback-drill://drills/42"}).external_ref
