@@ -57,6 +57,7 @@ class Result:
     event: dict[str, Any]
     evidence: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    redactor: Redactor = field(default_factory=Redactor)
 
     @property
     def exit_code(self) -> int:
@@ -142,7 +143,7 @@ class Dispatcher:
         outcomes = await asyncio.gather(*(self._route(route) for route in routes))
         evidence = [o for o in outcomes if "metadata_kind" in o]
         skipped = [o for o in outcomes if "metadata_kind" not in o]
-        return Result(_overall(evidence), self.plan, self.event, evidence, skipped)
+        return Result(_overall(evidence), self.plan, self.event, evidence, skipped, self.redactor)
 
     async def _route(self, route: Mapping[str, Any]) -> dict[str, Any]:
         name = route["provider"]

@@ -62,3 +62,56 @@ def notification_plan(
 ) -> dict[str, Any]:
     return build_plan(report, effective_policy(report.schedule, policy), providers=providers, force=force,
                       configured=ctx.configured, last_notified=last_notified, generated_by=generated_by)
+
+
+def connectors_for(ctx: Context, names: list[str]) -> dict[str, Any]:
+    """Validate (and resolve the secrets of) the named connectors before any traffic is sent."""
+    from .connectors import validate_connector
+    from .errors import ConfigError
+    from .plugins import get_registry
+
+    if ctx.config is None:
+        raise ConfigError("delivery needs the private connector config (--connector-config or CAVRA_CONNECTOR_CONFIG)")
+    registry, config = get_registry(), ctx.config
+    return {name: validate_connector(config, name, registry) for name in sorted(set(names) & config.names)}
+
+
+def install_log_redaction(secrets: list[str]) -> Any:
+    """Scrub these secrets from every log record handled by the root logger's handlers."""
+    import logging
+
+    from .redact import RedactingFilter, Redactor
+
+    redactor = Redactor(secrets)
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.WARNING, format="cavra: %(levelname)s: %(message)s")
+    for handler in root.handlers:
+        for old in [f for f in handler.filters if isinstance(f, RedactingFilter)]:
+            handler.removeFilter(old)
+        handler.addFilter(RedactingFilter(redactor))
+    return redactor
+
+
+def deliver(
+    ctx: Context,
+    report: ScheduleReport,
+    policy: RoutingPolicy | None,
+    *,
+    store: Any,
+    providers: str | None = None,
+    force: bool = False,
+    options: Any = None,
+    generated_by: str = "cavra",
+) -> Any:
+    """Plan with the notification log's memory, then deliver every ``deliver`` route (SPEC §6)."""
+    from .delivery import deliver_plan
+    from .plugins import get_registry
+
+    plan = notification_plan(ctx, report, policy, providers=providers, force=force,
+                             last_notified=store.last_notified if store is not None else None,
+                             generated_by=generated_by)
+    wanted = [d["route"]["provider"] for d in plan["route_decisions"] if d["action"] == "deliver"]
+    connectors = connectors_for(ctx, wanted) if wanted else {}
+    redactor = install_log_redaction([s for c in connectors.values() for s in c.secrets])
+    return deliver_plan(plan, connectors, get_registry(), options, redactor=redactor, store=store, force=force)

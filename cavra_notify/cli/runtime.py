@@ -1,0 +1,123 @@
+"""``cavra runtime ...``: schedule, history, plan (read-only) and the commands that deliver."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .. import service, settings
+from ..timeutil import parse_aware, utcnow
+from . import output
+
+EXIT_NEEDS_ATTENTION = 1
+
+
+def _common(p: argparse.ArgumentParser, *, schedule: bool = True) -> None:
+    p.add_argument("--mode", help=f"Go backend mode ({', '.join(settings.MODES)}); env {settings.ENV_MODE}")
+    p.add_argument("--rollback-drill-history-path", help=f"drill history JSON; env {settings.ENV_HISTORY}")
+    if schedule:
+        p.add_argument("--rollback-drill-schedule-path", help=f"drill schedule JSON; env {settings.ENV_SCHEDULE}")
+        p.add_argument("--rollback-drill-due-soon-days", help=f"default 14; env {settings.ENV_DUE_SOON}")
+    p.add_argument("--rollback-drill-max-age-days", help=f"default 90; env {settings.ENV_MAX_AGE}")
+    p.add_argument("--connector-config", help=f"private connector config; env {settings.ENV_CONNECTORS}")
+    p.add_argument("--now", help="evaluate at this ISO 8601 time (with offset) instead of the clock")
+    p.add_argument("--json", action="store_true", help="print the JSON payload")
+
+
+def _plan_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--routing-policy", help="routing policy JSON (owner routes, windows, calendars)")
+    p.add_argument("--provider", default="all", help="all, one provider, or a comma list")
+    p.add_argument("--force", action="store_true", help="notify even a healthy schedule / within the repeat interval")
+
+
+def add_commands(commands: Any) -> None:
+    runtime = commands.add_parser("runtime", help="rollback drill schedules and notifications")
+    sub = runtime.add_subparsers(dest="runtime_command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("go-rollback-drills", help="evaluate the rollback drill history")
+    _common(p, schedule=False)
+    p.set_defaults(handler=cmd_drills)
+
+    p = sub.add_parser("go-rollback-drill-schedule", help="evaluate the rollback drill schedule")
+    _common(p)
+    p.set_defaults(handler=cmd_schedule)
+
+    p = sub.add_parser("go-rollback-drill-notification-plan", help="build the notification plan (sends nothing)")
+    _common(p)
+    _plan_flags(p)
+    p.set_defaults(handler=cmd_plan)
+
+    from . import delivering
+
+    delivering.add_commands(sub, _common, _plan_flags)
+
+
+def context_from(args: argparse.Namespace) -> service.Context:
+    resolved = settings.resolve(
+        mode=args.mode,
+        history_path=args.rollback_drill_history_path,
+        schedule_path=getattr(args, "rollback_drill_schedule_path", None),
+        due_soon_days=getattr(args, "rollback_drill_due_soon_days", None),
+        max_age_days=args.rollback_drill_max_age_days,
+        connector_config_path=args.connector_config,
+    )
+    now = parse_aware(args.now, "--now") if args.now else utcnow()
+    return service.context(resolved, now)
+
+
+def cmd_drills(args: argparse.Namespace) -> int:
+    from ..history import history_report
+
+    ctx = context_from(args)
+    report = history_report(ctx.settings, ctx.now, ctx.deny_names)
+    if args.json:
+        output.emit_json(report)
+    else:
+        latest = report["history"]["latest_drill"] or {}
+        output.emit(f"rollback drill history: {report['status']}")
+        if latest:
+            output.emit(f"latest drill: {latest['drill_id']} at {latest['executed_at']} ({latest['status']})")
+        for check in report["checks"]:
+            if not check["passed"]:
+                output.emit(f"  needs attention: {check['id']}: {check['message']}")
+    return EXIT_NEEDS_ATTENTION if report["status"] == "needs_attention" else 0
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    report = service.schedule_report(context_from(args))
+    payload = report.as_dict()
+    if args.json:
+        output.emit_json(payload)
+    else:
+        s = payload["schedule"]
+        output.emit(f"rollback drill schedule {s['schedule_id'] or '(none)'}: {report.status} ({report.alert_level})")
+        if s["next_due_at"]:
+            output.emit(f"next drill due: {s['next_due_at']} ({s['days_until_due']:.1f} days)")
+        for check in report.failed_checks:
+            output.emit(f"  needs attention: {check.id}: {check.message}")
+    return EXIT_NEEDS_ATTENTION if report.status == "needs_attention" else 0
+
+
+def plan_from(args: argparse.Namespace, ctx: service.Context, **kwargs: Any) -> dict[str, Any]:
+    report = service.schedule_report(ctx)
+    policy = service.routing_policy(ctx, path=args.routing_policy)
+    return service.notification_plan(ctx, report, policy, providers=args.provider, force=args.force, **kwargs)
+
+
+def print_plan(plan: dict[str, Any]) -> None:
+    output.emit(f"{plan['message']['title']}: {plan['message']['summary']}")
+    output.emit(f"plan {plan['plan_id']}: {plan['deliverable_route_count']} to deliver, "
+                f"{plan['suppressed_route_count']} suppressed, {plan['skipped_route_count']} skipped")
+    rows = [(d["route"]["owner"], d["route"]["provider"], d["action"], d["category"] or "", d["reason"])
+            for d in plan["route_decisions"]]
+    if rows:
+        output.emit(output.table(["OWNER", "PROVIDER", "ACTION", "CATEGORY", "REASON"], rows))
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    plan = plan_from(args, context_from(args))
+    if args.json:
+        output.emit_json(plan)
+    else:
+        print_plan(plan)
+    return 0
