@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from cavra_notify.provider import DeliveryFailure, FailureClass, Receipt
 from cavra_notify.testkit import Response, assert_no_secret_leak, closed_port, deliver_once, make_request
+from cavra_notify.testkit.conformance import ConformanceCase, check_conformance
 
 EMAIL = "cavra-bot@example.invalid"
 ROUTE_KEY = "go_backend_python_fallback_monthly:release-governance:sample"
@@ -287,3 +288,16 @@ def test_entry_point_registers_the_provider() -> None:
     registered: list[Any] = []
     cavra_notify_jira.cavra_register_providers(register=registered.append)
     assert registered == [PROVIDER]
+
+
+def test_conformance() -> None:
+    with FakeJira(check_auth=False) as jira_fake:
+        check_conformance(
+            ConformanceCase(
+                provider=PROVIDER,
+                settings_for=lambda base_url, canary: settings(base_url, "jira-" + canary),
+                success=jira_fake.handle,
+                error_body=lambda status: {"errorMessages": ["scripted"], "errors": {}},
+                timeout=0.3,
+            )
+        )
