@@ -25,7 +25,7 @@ _SECRET_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 _URL = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*)://([^/\s?#]*)")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
-_IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{0,4}(?![\w:])")
+_IPV6_CANDIDATE = re.compile(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*")
 _HOST_TLDS = (
     "com|net|org|io|dev|app|cloud|internal|local|localdomain|corp|lan|intra|intranet|co|us|uk|de|eu|ai|"
     "gov|edu|biz|info|example|test|invalid|svc|cluster|amazonaws|azure|sh|me|tech|site"
@@ -34,6 +34,16 @@ _HOSTNAME = re.compile(
     rf"(?<![\w@/.-])(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{{0,62}})\.)+(?:{_HOST_TLDS})(?::\d+)?(?![\w.-])", re.I
 )
 _LOCALHOST = re.compile(r"(?<![\w-])localhost(?![\w-])", re.I)
+
+
+def _is_ipv6(candidate: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.IPv6Address(candidate)
+    except ValueError:
+        return False
+    return True
 
 
 def _walk(node: Any, parts: tuple[int | str, ...] = ()) -> Iterator[tuple[tuple[int | str, ...], str]]:
@@ -57,7 +67,7 @@ def check_text(text: str, deny_names: Iterable[str] = ()) -> str | None:
     for rule, pattern in _SECRET_PATTERNS:
         if pattern.search(text):
             return f"what looks like a connector secret ({rule})"
-    if _IPV4.search(text) or _IPV6.search(text):
+    if _IPV4.search(text) or any(_is_ipv6(c) for c in _IPV6_CANDIDATE.findall(text)):
         return "an IP address"
     stripped = _URL.sub("", text)
     if _HOSTNAME.search(stripped) or _LOCALHOST.search(stripped):

@@ -46,8 +46,9 @@ class ScheduleReport:
 
     @property
     def due_soon(self) -> bool:
-        days = self.days_until_due
-        return not self.stale and days is not None and days <= self.settings.due_soon_days
+        if self.next_due_at is None or self.stale:
+            return False
+        return self.next_due_at - self.now <= timedelta(days=self.settings.due_soon_days)
 
     @property
     def acceptable(self) -> bool:

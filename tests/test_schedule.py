@@ -1,0 +1,164 @@
+"""Every status path of the schedule report (SPEC §3)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cavra_notify.errors import SettingsError
+from cavra_notify.schedule import ScheduleReport, evaluate_schedule
+from cavra_notify.settings import resolve
+
+from .conftest import NOW
+
+Write = Callable[[str, Any], str]
+
+
+def report(schedule: str | None = None, history: str | None = None, mode: str = "promoted",
+           now: Any = NOW, **kw: Any) -> ScheduleReport:
+    settings = resolve(mode=mode, schedule_path=schedule, history_path=history, env={}, **kw)
+    return evaluate_schedule(settings, now)
+
+
+def failed(r: ScheduleReport) -> set[str]:
+    return {c.id for c in r.failed_checks}
+
+
+@pytest.mark.parametrize("mode", ["disabled", "shadow", "enforce"])
+def test_not_requested_without_schedule(mode: str) -> None:
+    r = report(mode=mode)
+    assert r.status == "not_requested" and r.alert_level == "healthy" and r.acceptable
+
+
+def test_default_mode_is_not_requested() -> None:
+    r = evaluate_schedule(resolve(env={}), NOW)
+    assert r.status == "not_requested" and r.settings.mode == "disabled"
+
+
+def test_promoted_without_schedule_needs_attention() -> None:
+    r = report(mode="promoted")
+    assert r.status == "needs_attention" and failed(r) == {"schedule_configured"}
+
+
+def test_shadow_with_explicit_schedule_is_evaluated(write_json: Write, schedule_doc: dict[str, Any]) -> None:
+    schedule_doc["next_due_at"] = "2027-02-01T00:00:00Z"
+    assert report(write_json("s.json", schedule_doc), mode="shadow").status == "ready"
+
+
+def test_ready(write_json: Write, schedule_doc: dict[str, Any]) -> None:
+    schedule_doc["next_due_at"] = "2027-01-15T00:00:00Z"
+    r = report(write_json("s.json", schedule_doc))
+    assert r.status == "ready" and not r.stale and not r.due_soon and r.alert_level == "healthy"
+    assert r.as_dict()["schedule"]["next_due_at"] == "2027-01-15T00:00:00Z"
+
+
+def test_due_soon_exactly_at_boundary(write_json: Write, schedule_doc: dict[str, Any]) -> None:
+    schedule_doc["next_due_at"] = "2026-12-11T09:00:00Z"  # exactly 14 days after NOW
+    r = report(write_json("s.json", schedule_doc))
+    assert r.days_until_due == 14 and r.status == "due_soon" and r.alert_level == "warning"
+    later = report(write_json("s.json", schedule_doc), now=NOW - timedelta(seconds=1))
+    assert later.status == "ready"
+
+
+def test_stale_one_second_past_due(write_json: Write, schedule_doc: dict[str, Any]) -> None:
+    schedule_doc["next_due_at"] = "2026-11-27T09:00:00Z"
+    assert report(write_json("s.json", schedule_doc)).status == "due_soon"  # due now, not yet past
+    r = report(write_json("s.json", schedule_doc), now=NOW + timedelta(seconds=1))
+    assert r.status == "needs_attention" and r.stale and "not_stale" in failed(r) and r.alert_level == "critical"
+
+
+def test_next_due_derived_from_history(write_json: Write, schedule_doc: dict[str, Any],
+                                       history_doc: dict[str, Any]) -> None:
+    r = report(write_json("s.json", schedule_doc), write_json("h.json", history_doc))
+    assert r.as_dict()["schedule"]["next_due_at"] == "2026-12-10T15:40:00Z"  # latest drill + 30 days
+    assert r.status == "due_soon"
+
+
+def test_history_missing_and_no_next_due(write_json: Write, schedule_doc: dict[str, Any], tmp_path: Path) -> None:
+    r = report(write_json("s.json", schedule_doc))
+    assert r.status == "needs_attention" and "next_due_derivable" in failed(r)
+    r = report(write_json("s.json", schedule_doc), str(tmp_path / "missing.json"))
+    assert {"next_due_derivable", "history_readable"} <= failed(r)
+
+
+@pytest.mark.parametrize(("key", "value", "check"), [
+    ("status", "paused", "schedule_active"),
+    ("interval_days", 0, "interval_positive"),
+    ("interval_days", -30, "interval_positive"),
+    ("owners", [], "owners_configured"),
+    ("notification_providers", [], "providers_configured"),
+    ("runbook_ref", "", "runbook_ref_present"),
+])
+def test_content_problems(write_json: Write, schedule_doc: dict[str, Any], key: str, value: Any, check: str) -> None:
+    schedule_doc.update({key: value, "next_due_at": "2027-01-15T00:00:00Z"})
+    r = report(write_json("s.json", schedule_doc))
+    assert r.status == "needs_attention" and check in failed(r)
+
+
+def test_missing_runbook_key(write_json: Write, schedule_doc: dict[str, Any]) -> None:
+    del schedule_doc["runbook_ref"]
+    schedule_doc["next_due_at"] = "2027-01-15T00:00:00Z"
+    assert "runbook_ref_present" in failed(report(write_json("s.json", schedule_doc)))
+
+
+@pytest.mark.parametrize(("content", "check", "words"), [
+    ('{"schema_version": "cavra.other.v1", "schedule_id": "x"}', "schedule_schema", "schema_version"),
+    ("{not json", "schedule_readable", "invalid JSON at line 1"),
+    ("", "schedule_readable", "empty"),
+    ('{"schema_version": "cavra.go-backend-rollback-drill-schedule.v1", "schedule_id": "x",'
+     ' "next_due_at": "2027-01-01T00:00:00"}', "schedule_schema", "$.next_due_at: Input should have timezone"),
+])
+def test_bad_files(write_json: Write, content: str, check: str, words: str) -> None:
+    r = report(write_json("s.json", content))
+    messages = {c.id: c.message for c in r.failed_checks}
+    assert r.status == "needs_attention" and check in messages and words in messages[check]
+
+
+def test_directory_as_path(tmp_path: Path) -> None:
+    r = report(str(tmp_path))
+    assert "is a directory" in r.failed_checks[0].message
+
+
+def test_huge_file_is_refused(write_json: Write) -> None:
+    r = report(write_json("s.json", " " * (6 * 1024 * 1024) + "{}"))
+    assert "limit" in r.failed_checks[0].message
+
+
+def test_guard_failure_names_path(write_json: Write, schedule_doc: dict[str, Any]) -> None:
+    schedule_doc["runbook_ref"] = "https://wiki.corp.example/runbook"
+    r = report(write_json("s.json", schedule_doc))
+    (check,) = r.failed_checks
+    assert check.id == "schedule_public_safe" and "$.runbook_ref" in check.message
+    assert "wiki.corp" not in check.message
+
+
+def test_deliverable_route_with_connector_config(write_json: Write, schedule_doc: dict[str, Any]) -> None:
+    schedule_doc["next_due_at"] = "2027-01-15T00:00:00Z"
+    path = write_json("s.json", schedule_doc)
+    settings = resolve(mode="promoted", schedule_path=path, env={})
+    bad = evaluate_schedule(settings, NOW, configured_connectors=frozenset({"pagerduty"}))
+    assert bad.status == "needs_attention" and "deliverable_route" in failed(bad)
+    good = evaluate_schedule(settings, NOW, configured_connectors=frozenset({"slack"}))
+    assert good.status == "ready"
+
+
+@pytest.mark.parametrize(("env", "words"), [
+    ({"CAVRA_GO_BACKEND_MODE": "promtoed"}, "CAVRA_GO_BACKEND_MODE"),
+    ({"CAVRA_GO_ROLLBACK_DRILL_DUE_SOON_DAYS": "abc"}, "CAVRA_GO_ROLLBACK_DRILL_DUE_SOON_DAYS"),
+    ({"CAVRA_GO_ROLLBACK_DRILL_MAX_AGE_DAYS": "0"}, "CAVRA_GO_ROLLBACK_DRILL_MAX_AGE_DAYS"),
+])
+def test_invalid_environment_names_the_variable(env: dict[str, str], words: str) -> None:
+    with pytest.raises(SettingsError, match=words):
+        resolve(env=env)
+
+
+def test_flag_wins_over_environment() -> None:
+    settings = resolve(mode="shadow", due_soon_days="3", env={"CAVRA_GO_BACKEND_MODE": "promoted",
+                                                            "CAVRA_GO_ROLLBACK_DRILL_DUE_SOON_DAYS": "30"})
+    assert (settings.mode, settings.due_soon_days) == ("shadow", 3)
+    with pytest.raises(SettingsError, match="--mode"):
+        resolve(mode="sideways", env={})
