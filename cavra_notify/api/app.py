@@ -1,0 +1,123 @@
+"""``create_app``: settings from the server's environment, one evidence store, JSON errors only."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException
+
+from .. import service, settings
+from ..connectors import api_token, read_config
+from ..errors import CavraError, ConfigError, StoreError
+from ..redact import MASK
+from ..timeutil import utcnow
+from .security import Auth, RequestGuard
+
+STATUS_OF_ERROR: tuple[tuple[type[CavraError], int], ...] = ((StoreError, 503), (ConfigError, 409))
+
+
+class ApiState:
+    """What every request shares: resolved settings, the API token and a lazily opened store."""
+
+    def __init__(self, env: Mapping[str, str], evidence_db: str | None, token: str | None) -> None:
+        self.env = env
+        self.settings = settings.resolve(env=env)
+        self.evidence_db = evidence_db or env.get("CAVRA_EVIDENCE_DB") or None
+        self.token = token
+        self._store: Any = None
+        self._lock = threading.Lock()
+
+    def context(self, now: datetime | None) -> service.Context:
+        return service.context(self.settings, now or utcnow())
+
+    def store(self) -> Any:
+        with self._lock:
+            if self._store is None:
+                from ..store import open_store
+
+                self._store = open_store(self.evidence_db)
+            return self._store
+
+    def close(self) -> None:
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    def scrub(self, text: str) -> str:
+        """Remove the API token from a serialised response (evidence is already redacted)."""
+        if self.token:
+            for form in (self.token, quote(self.token, safe=""), base64.b64encode(self.token.encode()).decode()):
+                text = text.replace(json.dumps(form)[1:-1], MASK)
+        return text
+
+
+def reply(request: Request, payload: Any, status: int = 200) -> Response:
+    state: ApiState = request.app.state.cavra
+    body = state.scrub(json.dumps(payload, default=str))
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def _error(request: Request, status: int, error: str, detail: Any = None, **headers: str) -> Response:
+    response = reply(request, {"error": error, "detail": detail}, status)
+    response.headers.update(headers)
+    return response
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CavraError)
+    async def cavra_error(request: Request, exc: CavraError) -> Response:
+        status = next((code for kind, code in STATUS_OF_ERROR if isinstance(exc, kind)), 400)
+        return _error(request, status, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
+        return _error(request, 422, "invalid request: " + "; ".join(
+            f"{'.'.join(str(p) for p in d['loc'])}: {d['msg']}" for d in detail[:5]), detail)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return _error(request, exc.status_code, str(exc.detail), None, **(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def bug(request: Request, exc: Exception) -> Response:
+        return _error(request, 500, "internal error (a bug: please report it)", type(exc).__name__)
+
+
+def create_app(settings_env: Mapping[str, str] | None = None, evidence_db: str | None = None, *,
+               allow_unauthenticated_loopback: bool = False) -> FastAPI:
+    """The API app. Settings and the API token come from ``settings_env`` (default: ``os.environ``)
+    and the private connector config it names; invalid settings raise :class:`CavraError` here."""
+    env = dict(os.environ if settings_env is None else settings_env)
+    state = ApiState(env, evidence_db, None)
+    if state.settings.connector_config_path:
+        state.token = api_token(read_config(state.settings.connector_config_path))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.close()
+
+    from .. import __version__
+    from .routes import router
+
+    app = FastAPI(title="cavra-notify", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  description="CAVRA rollback drill schedules, notification plans, delivery, acknowledgements "
+                              "and escalation. Mutating routes need `Authorization: Bearer <token>`.")
+    app.state.cavra = state
+    _install_error_handlers(app)
+    app.include_router(router)
+    app.add_middleware(RequestGuard, auth=Auth(state.token, allow_unauthenticated_loopback))  # type: ignore[arg-type]
+    return app

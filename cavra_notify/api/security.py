@@ -1,0 +1,123 @@
+"""Bearer-token check for mutating requests and the request size limit, as one ASGI middleware.
+
+It runs before routing and body parsing, so an unauthenticated caller learns nothing from the body
+validator, and a body larger than the limit is refused without being read past the limit.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+MAX_BODY_BYTES = 1024 * 1024
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Auth:
+    """``token`` from the private connector config; without one, mutating routes are refused unless
+    ``allow_unauthenticated_loopback`` is set and the caller's address is loopback."""
+
+    token: str | None
+    allow_unauthenticated_loopback: bool = False
+
+    def problem(self, authorization: str | None, client_host: str | None) -> tuple[int, str] | None:
+        if self.token is None:
+            if self.allow_unauthenticated_loopback and is_loopback(client_host):
+                return None
+            return 403, ("mutating routes are disabled: no API token is configured "
+                         "(set api.token in the private connector config)")
+        scheme, _, presented = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not presented.strip():
+            return 401, "missing bearer token (Authorization: Bearer <token>)"
+        if not hmac.compare_digest(presented.strip().encode(), self.token.encode()):
+            return 401, "invalid bearer token"
+        return None
+
+
+async def send_error(send: Send, status: int, error: str, detail: Any = None,
+                     headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = json.dumps({"error": error, "detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *(headers or [])]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestGuard:
+    """ASGI middleware: auth for every non-safe method, then a body size limit for every request."""
+
+    def __init__(self, app: ASGIApp, auth: Auth, max_body: int = MAX_BODY_BYTES) -> None:
+        self.app, self.auth, self.max_body = app, auth, max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        if scope["method"] not in SAFE_METHODS:
+            client = scope.get("client")
+            problem = self.auth.problem(headers.get("authorization"), client[0] if client else None)
+            if problem is not None:
+                extra = [(b"www-authenticate", b"Bearer")] if problem[0] == 401 else []
+                await send_error(send, problem[0], problem[1], headers=extra)
+                return
+        length = headers.get("content-length")
+        if length is not None and not length.isdigit():
+            await send_error(send, 400, "invalid Content-Length header")
+            return
+        if length is not None and int(length) > self.max_body:
+            await self._too_large(send)
+            return
+        body, more = bytearray(), True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay(bytes(body), receive, message), send)
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_body:
+                await self._too_large(send)
+                return
+        await self.app(scope, _replay(bytes(body), receive), send)
+
+    async def _too_large(self, send: Send) -> None:
+        await send_error(send, 413, f"request body larger than the {self.max_body} byte limit")
+
+
+def _replay(body: bytes, upstream: Receive, final: Message | None = None) -> Receive:
+    """A ``receive`` that yields the buffered body once, then hands over to the server's ``receive``."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            if final is not None:
+                return final
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await upstream()
+
+    return receive
