@@ -22,13 +22,14 @@ EXIT_INTERNAL = 70
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import admin, runtime
+    from . import admin, runtime, serve
 
     parser = argparse.ArgumentParser(prog="cavra", description="CAVRA rollback-drill schedules and notifications")
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     runtime.add_commands(commands)
     admin.add_commands(commands)
+    serve.add_commands(commands)
     return parser
 
 

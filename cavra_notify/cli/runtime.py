@@ -47,9 +47,10 @@ def add_commands(commands: Any) -> None:
     _plan_flags(p)
     p.set_defaults(handler=cmd_plan)
 
-    from . import delivering
+    from . import delivering, serve
 
     delivering.add_commands(sub, _common, _plan_flags)
+    serve.add_gate_command(sub, _common)
 
 
 def context_from(args: argparse.Namespace) -> service.Context:
