@@ -123,7 +123,7 @@ class Dispatcher:
 
     def __init__(self, plan: dict[str, Any], connectors: Mapping[str, Connector], registry: Registry,
                  options: Options, redactor: Redactor, store: EvidenceStore | None = None,
-                 force: bool = False, rng: random.Random | None = None) -> None:
+                 force: bool = False, rng: random.Random | None = None, now: datetime | None = None) -> None:
         self.plan, self.connectors, self.registry = plan, connectors, registry
         self.options, self.redactor, self.store, self.force = options, redactor, store, force
         self.rng = rng or random.Random()
@@ -132,6 +132,11 @@ class Dispatcher:
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._global = asyncio.Semaphore(options.max_concurrency)
         self._started = time.monotonic()
+        self._origin = now or datetime.now(UTC)
+
+    def clock(self) -> datetime:
+        """The run's clock: the evaluation time (``--now``) advanced by the real time elapsed since."""
+        return self._origin + timedelta(seconds=time.monotonic() - self._started)
 
     def _limit(self, provider: Provider) -> asyncio.Semaphore:
         return self._limits.setdefault(provider.name, asyncio.Semaphore(max(1, provider.concurrency)))
@@ -154,7 +159,7 @@ class Dispatcher:
         if self.store is not None:
             claim = await asyncio.to_thread(
                 self.store.claim, occurrence=self.plan["occurrence"], route_key=route["route_key"], connector=name,
-                delivery_key=key, now=datetime.now(UTC), repeat_interval=timedelta(
+                delivery_key=key, now=self.clock(), repeat_interval=timedelta(
                     minutes=self.plan.get("repeat_interval_minutes") or 1440),
                 force=self.force, lease_seconds=self.options.lease_seconds)
             if claim in ("in_flight", "already_delivered"):
@@ -163,7 +168,7 @@ class Dispatcher:
             if connector is None or provider is None:
                 failure = DeliveryFailure(FailureClass.PLUGIN_ERROR, f"connector {name!r} is not configured"
                                           if connector is None else f"provider plugin {connector.provider!r} missing")
-                evidence = self._evidence(route, name, key, None, [], failure, claim, iso(datetime.now(UTC)))
+                evidence = self._evidence(route, name, key, None, [], failure, claim, iso(self.clock()))
             else:
                 async with self._limit(provider):
                     evidence = await self._attempts(route, connector, provider, key, claim)
@@ -178,11 +183,11 @@ class Dispatcher:
         self.store.save_evidence(evidence)
         self.store.complete(occurrence=self.plan["occurrence"], route_key=evidence["route_key"],
                             connector=evidence["connector"], outcome=evidence["outcome"],
-                            completed_at=datetime.now(UTC))
+                            completed_at=self.clock())
 
     async def _attempts(self, route: Mapping[str, Any], connector: Connector, provider: Provider, key: str,
                         claim: str) -> dict[str, Any]:
-        started = iso(datetime.now(UTC))
+        started = iso(self.clock())
         attempts: list[dict[str, Any]] = []
         cap = max(1, self.options.retries + 1)
         failure: DeliveryFailure | None = None
@@ -203,7 +208,7 @@ class Dispatcher:
             except Exception as exc:
                 failure = classify_exception(exc)
             status = failure.status_code if failure else receipt.status_code if receipt else None
-            attempts.append({"attempt": number, "at": iso(datetime.now(UTC)),
+            attempts.append({"attempt": number, "at": iso(self.clock()),
                              "duration_ms": round((time.monotonic() - began) * 1000, 1),
                              "class": failure.failure_class.value if failure else "ok",
                              "status_code": status, "retry_after": failure.retry_after if failure else None})
@@ -245,7 +250,7 @@ class Dispatcher:
             "error": failure.message if failure else None,
             "attempts": attempts,
             "started_at": started,
-            "completed_at": iso(datetime.now(UTC)),
+            "completed_at": iso(self.clock()),
             "receipt": dict(receipt.details) if receipt and failure is None else {},
             "target": redact_url(target) if target else None,
         }
@@ -260,9 +265,9 @@ def _overall(evidence: list[dict[str, Any]]) -> str:
 
 def deliver_plan(plan: dict[str, Any], connectors: Mapping[str, Connector], registry: Registry,
                  options: Options | None = None, *, redactor: Redactor | None = None,
-                 store: EvidenceStore | None = None, force: bool = False) -> Result:
+                 store: EvidenceStore | None = None, force: bool = False, now: datetime | None = None) -> Result:
     """Synchronous entry point: deliver every ``deliver`` route of ``plan``."""
     secrets = [s for c in connectors.values() for s in c.secrets]
     redactor = redactor or Redactor(secrets)
-    dispatcher = Dispatcher(plan, connectors, registry, options or Options(), redactor, store, force)
+    dispatcher = Dispatcher(plan, connectors, registry, options or Options(), redactor, store, force, now=now)
     return asyncio.run(dispatcher.run())

@@ -16,7 +16,7 @@ ROUTING_SCHEMA = "cavra.go-backend-rollback-drill-routing.v1"
 
 
 class _Public(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
 
 class _Window(_Public):

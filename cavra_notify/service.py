@@ -114,4 +114,5 @@ def deliver(
     wanted = [d["route"]["provider"] for d in plan["route_decisions"] if d["action"] == "deliver"]
     connectors = connectors_for(ctx, wanted) if wanted else {}
     redactor = install_log_redaction([s for c in connectors.values() for s in c.secrets])
-    return deliver_plan(plan, connectors, get_registry(), options, redactor=redactor, store=store, force=force)
+    return deliver_plan(plan, connectors, get_registry(), options, redactor=redactor, store=store, force=force,
+                        now=ctx.now)

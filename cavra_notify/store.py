@@ -86,6 +86,7 @@ class EvidenceStore(Protocol):
 
     def save_plan(self, plan: dict[str, Any]) -> None: ...
     def get_plan(self, plan_id: str) -> dict[str, Any] | None: ...
+    def get_record(self, record_id: str) -> dict[str, Any] | None: ...
     def latest_plan(self, schedule_id: str) -> dict[str, Any] | None: ...
     def latest_plans(self) -> list[dict[str, Any]]: ...
     def claim(
@@ -422,6 +423,16 @@ class SQLiteStore:
         with self._read() as db:
             row = db.execute("SELECT payload FROM records WHERE kind = 'plan' AND id = ?", (plan_id,)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
+
+    def get_record(self, record_id: str) -> dict[str, Any] | None:
+        """One record of any kind by its id (plan id, evidence id, ack id, escalation plan id)."""
+        with self._read() as db:
+            row = db.execute(
+                "SELECT seq, kind, id, schedule_id, provider, outcome, recorded_at, payload FROM records "
+                "WHERE kind IN ('plan', 'delivery', 'ack', 'escalation_plan') AND id = ? ORDER BY seq DESC LIMIT 1",
+                (record_id,),
+            ).fetchone()
+        return None if row is None else _record(row)
 
     def latest_plan(self, schedule_id: str) -> dict[str, Any] | None:
         with self._read() as db:
