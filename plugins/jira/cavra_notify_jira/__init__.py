@@ -117,7 +117,7 @@ def render_description(message: Message, owner: str) -> str:
 
 
 def _summary(message: Message, owner: str) -> str:
-    summary = f"{message.title} ({owner})"
+    summary = f"{message.title} ({owner})" if owner else message.title
     return summary if len(summary) <= MAX_SUMMARY else summary[: MAX_SUMMARY - 1] + "…"
 
 

@@ -180,7 +180,9 @@ def _deliver_with(client: pysnow.Client, request: DeliveryRequest) -> Receipt:
     if settings.assignment_group:
         payload["assignment_group"] = settings.assignment_group
     payload |= {
-        "short_description": f"{request.message.title} ({owner})"[:MAX_SHORT_DESCRIPTION],
+        "short_description": (f"{request.message.title} ({owner})" if owner else request.message.title)[
+            :MAX_SHORT_DESCRIPTION
+        ],
         "description": description,
         "correlation_id": key,
         "correlation_display": CORRELATION_DISPLAY,
