@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from typing import Any
 
 from .jsonfile import json_path
@@ -61,6 +62,22 @@ def _walk(node: Any, parts: tuple[int | str, ...] = ()) -> Iterator[tuple[tuple[
 
 def check_text(text: str, deny_names: Iterable[str] = ()) -> str | None:
     """The first rule ``text`` breaks, or ``None`` when it is public-safe."""
+    return _check(text, tuple(deny_names))
+
+
+@lru_cache(maxsize=8192)
+def _check(text: str, deny_names: tuple[str, ...]) -> str | None:
+    rule = _shape_rule(text)
+    if rule:
+        return rule
+    lowered = text.lower()
+    for name in deny_names:
+        if name and re.search(rf"(?<![a-z0-9]){re.escape(name.lower())}(?![a-z0-9])", lowered):
+            return "a name on the private customer deny-list"
+    return None
+
+
+def _shape_rule(text: str) -> str | None:
     for match in _URL.finditer(text):
         if match.group(1).lower() not in ALLOWED_REF_SCHEMES or match.group(2) and "." in match.group(2):
             return "a URL with a host (only ref schemes such as go-rollback-drill:// and relative paths)"
@@ -72,19 +89,15 @@ def check_text(text: str, deny_names: Iterable[str] = ()) -> str | None:
     stripped = _URL.sub("", text)
     if _HOSTNAME.search(stripped) or _LOCALHOST.search(stripped):
         return "a hostname"
-    lowered = text.lower()
-    for name in deny_names:
-        if name and re.search(rf"(?<![a-z0-9]){re.escape(name.lower())}(?![a-z0-9])", lowered):
-            return "a name on the private customer deny-list"
     return None
 
 
 def findings(document: Any, deny_names: Iterable[str] = ()) -> list[str]:
     """Every public-safe violation in ``document``: ``"$.path: contains <rule>"``."""
-    names = [n for n in deny_names if n]
+    names = tuple(n for n in deny_names if n)
     out: list[str] = []
     for parts, text in _walk(document):
-        rule = check_text(text, names)
+        rule = _check(text, names)
         if rule:
             out.append(f"{json_path(parts)}: contains {rule}")
     return out
