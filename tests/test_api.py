@@ -390,6 +390,19 @@ def test_errors_are_json(dep: Deployment, api: TestClient) -> None:
         assert 400 <= response.status_code < 500 and set(response.json()) == {"error", "detail"}
 
 
+def test_a_genuine_bug_is_a_json_500_naming_only_the_exception_type(dep: Deployment) -> None:
+    app = create_app(dep.env, str(dep.tmp / "evidence.db"))
+
+    def broken() -> None:
+        raise RuntimeError("internal detail " + dep.token)
+
+    app.add_api_route("/broken", broken)
+    with TestClient(app, raise_server_exceptions=False) as api:
+        response = api.get("/broken")
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal error (a bug: please report it)", "detail": "RuntimeError"}
+
+
 def test_invalid_server_settings_fail_at_startup(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="CAVRA_GO_BACKEND_MODE"):
         create_app({"CAVRA_GO_BACKEND_MODE": "promtoed"}, str(tmp_path / "e.db"))

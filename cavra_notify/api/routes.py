@@ -7,17 +7,16 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
-from pydantic import AwareDatetime
 
 from .. import gate, service
 from ..history import history_report
 from ..timeutil import utcnow
 from .app import ApiState, reply
-from .schemas import AckRequest, DeliverRequest, Error, EvaluateRequest, NowRequest, PlanRequest
+from .schemas import AckRequest, DeliverRequest, Error, EvaluateRequest, Instant, NowRequest, PlanRequest
 
 router = APIRouter()
 NOTIFICATIONS = "/runtime/go-pilot/rollback-drill-notifications"
-Now = Annotated[AwareDatetime | None, Query(description="evaluate at this ISO 8601 time (with offset)")]
+Now = Annotated[Instant | None, Query(description="evaluate at this ISO 8601 time (with offset)")]
 Text = Annotated[str | None, Query(min_length=1, max_length=200)]
 _ERRORS = {400: "bad input", 409: "the server's connector config cannot serve this request",
            413: "request body too large", 422: "invalid request", 503: "evidence store unavailable"}

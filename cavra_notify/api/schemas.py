@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 Name = Field(min_length=1, max_length=200)
+FIRST_YEAR, LAST_YEAR = 1970, 9000
+
+
+def _plausible(value: datetime) -> datetime:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must be between the years {FIRST_YEAR} and {LAST_YEAR}")
+    return value
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_plausible)]
 
 
 class _Body(BaseModel):
@@ -17,14 +28,14 @@ class PlanRequest(_Body):
     provider: str = Field(default="all", min_length=1, max_length=500,
                           description="all, one provider, or a comma list of the schedule's providers")
     force: bool = Field(default=False, description="notify even a healthy schedule / within the repeat interval")
-    now: AwareDatetime | None = Field(default=None, description="evaluate at this time instead of the clock")
+    now: Instant | None = Field(default=None, description="evaluate at this time instead of the clock")
     routing_policy: dict[str, Any] | None = Field(
         default=None, description="a routing policy document; guarded and validated like the --routing-policy file")
 
 
 class DeliverRequest(PlanRequest):
     retries: int = Field(default=2, ge=0, le=5, description="retries after the first attempt")
-    timeout_seconds: float = Field(default=10.0, gt=0, le=60, description="per-attempt timeout")
+    timeout_seconds: float = Field(default=10.0, ge=0.5, le=60, description="per-attempt timeout in seconds")
 
 
 class AckRequest(_Body):
@@ -34,17 +45,17 @@ class AckRequest(_Body):
     plan_id: str | None = Field(default=None, min_length=1, max_length=200)
     external_ref: str | None = Field(default=None, min_length=1, max_length=200)
     notes: str | None = Field(default=None, max_length=2000)
-    now: AwareDatetime | None = None
+    now: Instant | None = None
 
 
 class NowRequest(_Body):
-    now: AwareDatetime | None = None
+    now: Instant | None = None
 
 
 class EvaluateRequest(_Body):
     action: str = Name
     target: str = Field(min_length=1, max_length=2000)
-    now: AwareDatetime | None = None
+    now: Instant | None = None
 
 
 class Error(BaseModel):
