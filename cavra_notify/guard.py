@@ -47,11 +47,14 @@ def _is_ipv6(candidate: str) -> bool:
     return True
 
 
+_KEY = "<key>"
+
+
 def _walk(node: Any, parts: tuple[int | str, ...] = ()) -> Iterator[tuple[tuple[int | str, ...], str]]:
     if isinstance(node, dict):
         for key, value in node.items():
             key_text = str(key)
-            yield (*parts, key_text), key_text
+            yield (*parts, _KEY), key_text
             yield from _walk(value, (*parts, key_text))
     elif isinstance(node, list):
         for index, value in enumerate(node):
@@ -98,6 +101,8 @@ def findings(document: Any, deny_names: Iterable[str] = ()) -> list[str]:
     out: list[str] = []
     for parts, text in _walk(document):
         rule = _check(text, names)
-        if rule:
+        if rule and parts and parts[-1] == _KEY:
+            out.append(f"{json_path(parts[:-1])}: a key contains {rule}")
+        elif rule:
             out.append(f"{json_path(parts)}: contains {rule}")
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -49,5 +50,13 @@ def json_path(parts: tuple[int | str, ...] | list[int | str]) -> str:
     """``("owner_routes", "ops", "providers", 0)`` → ``$.owner_routes.ops.providers[0]``."""
     out = "$"
     for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _SIMPLE_KEY.fullmatch(part):
+            out += f".{part}"
+        else:
+            out += "[" + json.dumps(part) + "]"
     return out
+
+
+_SIMPLE_KEY = re.compile(r"[A-Za-z0-9_-]+")

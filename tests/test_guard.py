@@ -56,5 +56,4 @@ def test_customer_deny_list_is_case_insensitive_and_word_bounded() -> None:
 
 
 def test_keys_are_checked_too() -> None:
-    assert findings({"owner_routes": {"db01.corp.internal": {}}}) == [
-        "$.owner_routes.db01.corp.internal: contains a hostname"]
+    assert findings({"owner_routes": {"db01.corp.internal": {}}}) == ["$.owner_routes: a key contains a hostname"]
