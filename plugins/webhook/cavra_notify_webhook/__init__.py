@@ -1,0 +1,175 @@
+"""Generic webhook provider for cavra-notify.
+
+POSTs the notification event as compact JSON with sorted keys, an ``Idempotency-Key`` header (the
+delivery key) and, when a signing secret is configured, a timestamp header and an HMAC-SHA256
+signature header ``v1=<hex>`` over ``b"<timestamp>." + body`` (see :func:`verify_signature`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from cavra_notify.failures import check_response, classify_exception
+from cavra_notify.hookspecs import hookimpl
+from cavra_notify.provider import DeliveryFailure, DeliveryRequest, FailureClass, Provider, Receipt
+
+from . import _http
+from .signing import sign, verify_signature
+
+__all__ = ["PROVIDER", "WebhookSettings", "aclose", "deliver", "sign", "verify_signature"]
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_MANAGED = {"content-type", "content-length", "host", "idempotency-key", "transfer-encoding"}
+_CREDENTIALS = {"authorization", "proxy-authorization", "cookie"}
+
+aclose = _http.aclose
+
+
+def _check_header_name(name: str, what: str) -> str:
+    if not _TOKEN.fullmatch(name):
+        raise ValueError(f"{what} {name!r} is not a valid HTTP header name")
+    return name
+
+
+class WebhookSettings(BaseModel):
+    """Connector settings. ``url`` and ``signing_secret`` are secrets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: SecretStr = Field(description="the webhook URL (secret: such URLs often embed a token)")
+    signing_secret: SecretStr | None = Field(default=None, description="HMAC-SHA256 signing key")
+    signature_header: str = "X-Cavra-Signature"
+    timestamp_header: str = "X-Cavra-Timestamp"
+    headers: dict[str, str] = Field(default_factory=dict, description="extra non-secret headers")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: SecretStr) -> SecretStr:
+        parts = urlsplit(value.get_secret_value())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return value
+
+    @field_validator("signing_secret")
+    @classmethod
+    def _not_empty(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            raise ValueError("must not be empty (omit it to send unsigned requests)")
+        return value
+
+    @field_validator("signature_header", "timestamp_header")
+    @classmethod
+    def _header_name(cls, value: str) -> str:
+        return _check_header_name(value, "header name")
+
+    @field_validator("headers")
+    @classmethod
+    def _extra_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, header_value in value.items():
+            _check_header_name(name, "header")
+            if name.lower() in _CREDENTIALS:
+                raise ValueError(
+                    f"header {name!r} would carry a credential in a non-secret field; "
+                    "put the token in the (secret) url or use signing_secret"
+                )
+            if name.lower() in _MANAGED:
+                raise ValueError(f"header {name!r} is set by the plugin")
+            if "\r" in header_value or "\n" in header_value:
+                raise ValueError(f"header {name!r} has a line break in its value")
+        return value
+
+    @model_validator(mode="after")
+    def _distinct_signature_headers(self) -> WebhookSettings:
+        signature, timestamp = self.signature_header.lower(), self.timestamp_header.lower()
+        if signature == timestamp:
+            raise ValueError("signature_header and timestamp_header must differ")
+        clashes = {signature, timestamp} & {name.lower() for name in self.headers}
+        if clashes or {signature, timestamp} & _MANAGED:
+            raise ValueError("headers must not repeat the signature, timestamp or managed headers")
+        return self
+
+
+def encode_event(event: Mapping[str, Any]) -> bytes:
+    """The request body: the event as compact JSON with sorted keys."""
+    try:
+        return json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
+    except (TypeError, ValueError) as exc:
+        raise DeliveryFailure(
+            FailureClass.PLUGIN_ERROR, f"event is not JSON-serialisable ({type(exc).__name__})"
+        ) from None
+
+
+def build_headers(settings: WebhookSettings, delivery_key: str, body: bytes, now: float) -> dict[str, str]:
+    headers = {
+        **settings.headers,
+        "Content-Type": "application/json",
+        "Idempotency-Key": delivery_key,
+    }
+    if settings.signing_secret is not None:
+        timestamp = int(now)
+        headers[settings.timestamp_header] = str(timestamp)
+        headers[settings.signature_header] = sign(settings.signing_secret.get_secret_value(), timestamp, body)
+    return headers
+
+
+def _failure(exc: BaseException) -> DeliveryFailure:
+    failure = classify_exception(exc)
+    if failure.failure_class is FailureClass.PLUGIN_ERROR:
+        return DeliveryFailure(FailureClass.PLUGIN_ERROR, f"webhook POST failed ({type(exc).__name__})")
+    return failure
+
+
+async def deliver(request: DeliveryRequest) -> Receipt:
+    """One POST of the event; a 2xx answer is a receipt, anything else a classified failure."""
+    settings: WebhookSettings = request.settings
+    url = settings.url.get_secret_value()
+    body = encode_event(request.event)
+    headers = build_headers(settings, request.delivery_key, body, time.time())
+    _http.sent_urls.add(url)
+    http = await _http.client()
+    try:
+        async with asyncio.timeout(request.timeout):
+            response = await http.post(url, content=body, headers=headers, timeout=request.timeout)
+    except (httpx.HTTPError, TimeoutError, OSError) as exc:
+        raise _failure(exc) from None
+    status = response.status_code
+    check_response(status, response.headers, "webhook POST")
+    if not 200 <= status < 300:
+        raise DeliveryFailure(
+            FailureClass.CLIENT_ERROR,
+            f"webhook POST answered HTTP {status}; only 2xx counts (redirects are not followed)",
+            status_code=status,
+        )
+    return Receipt(
+        status_code=status,
+        outcome="accepted" if status == 202 else "delivered",
+        details={"status": status},
+    )
+
+
+def target(settings: WebhookSettings) -> str:
+    return settings.url.get_secret_value()
+
+
+PROVIDER = Provider(
+    name="webhook",
+    settings_model=WebhookSettings,
+    deliver=deliver,
+    target=target,
+    description="POST the JSON event to a URL, optionally HMAC-SHA256 signed, with an Idempotency-Key",
+    concurrency=_http.CONCURRENCY,
+)
+
+
+@hookimpl
+def cavra_register_providers(register: Callable[[Provider], None]) -> None:
+    register(PROVIDER)

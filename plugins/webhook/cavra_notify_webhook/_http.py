@@ -1,0 +1,84 @@
+"""One shared ``httpx.AsyncClient`` per running event loop, closed when that loop shuts down.
+
+Connections are reused across the concurrent deliveries of one run. The pool is larger than the
+provider's concurrency bound so that requests never queue inside httpcore's pool, whose
+bookkeeping grows quadratically with the number of waiting requests. A client is never shared
+between event loops: it is created inside the loop that uses it and closed by the loop's
+``shutdown_asyncgens`` step (which ``asyncio.run`` performs), or explicitly with :func:`aclose`.
+
+httpx logs every request URL at INFO; webhook URLs are secrets, so a filter on the ``httpx``
+logger reduces the URLs this plugin sent to to scheme and host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import httpx
+
+CONCURRENCY = 32
+LIMITS = httpx.Limits(
+    max_connections=2 * CONCURRENCY, max_keepalive_connections=CONCURRENCY, keepalive_expiry=30.0
+)
+
+_clients: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, AsyncGenerator[None, None]]
+] = weakref.WeakKeyDictionary()
+
+
+async def _closer(http: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        for loop, (cached, _) in list(_clients.items()):
+            if cached is http:
+                _clients.pop(loop, None)
+        await http.aclose()
+
+
+async def client() -> httpx.AsyncClient:
+    """The running loop's client, created on first use."""
+    loop = asyncio.get_running_loop()
+    entry = _clients.get(loop)
+    if entry is not None and not entry[0].is_closed:
+        return entry[0]
+    http = httpx.AsyncClient(limits=LIMITS, follow_redirects=False, trust_env=False)
+    closer = _closer(http)
+    _clients[loop] = (http, closer)
+    await closer.__anext__()  # registers with the loop, so shutdown_asyncgens closes the client
+    return http
+
+
+async def aclose() -> None:
+    """Close the running loop's client now (a later delivery opens a new one)."""
+    entry = _clients.pop(asyncio.get_running_loop(), None)
+    if entry is not None:
+        await entry[1].aclose()
+
+
+class _RedactSentUrls(logging.Filter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: set[str] = set()
+
+    def add(self, url: str) -> None:
+        self.urls.add(str(httpx.URL(url)))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.urls and isinstance(record.args, tuple):
+            record.args = tuple(_redact(arg) if str(arg) in self.urls else arg for arg in record.args)
+        return True
+
+
+def _redact(url: Any) -> str:
+    parsed = httpx.URL(str(url))
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}/[redacted]"
+
+
+sent_urls = _RedactSentUrls()
+logging.getLogger("httpx").addFilter(sent_urls)

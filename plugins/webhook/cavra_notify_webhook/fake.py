@@ -1,0 +1,124 @@
+"""A local generic JSON webhook receiver on 127.0.0.1 that records events and verifies signatures.
+
+``POST <path>`` with a JSON body is recorded and answered ``200 {"received": true}``. With a
+``signing_secret`` the receiver checks the timestamp and signature headers the way a real receiver
+should (:func:`cavra_notify_webhook.verify_signature`) and answers ``401`` when they do not match.
+Other paths are ``404``, other methods ``405``, non-JSON bodies ``400``. Script other answers (429
+with ``Retry-After``, 5xx, slow answers) with :meth:`enqueue`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from cavra_notify.testkit import FakeReceiver, Request, Response
+
+from .signing import verify_signature
+
+DEFAULT_PATH = "/hooks/cavra"
+
+
+@dataclass(frozen=True)
+class ReceivedEvent:
+    """One accepted delivery: the parsed event, its headers and whether the signature verified."""
+
+    event: Any
+    idempotency_key: str | None
+    headers: dict[str, str]
+    body: bytes
+    signature_verified: bool | None
+
+
+class FakeWebhookReceiver:
+    """Loopback JSON webhook endpoint. ``url`` is the full endpoint URL to configure."""
+
+    def __init__(
+        self,
+        signing_secret: str | None = None,
+        *,
+        path: str = DEFAULT_PATH,
+        signature_header: str = "X-Cavra-Signature",
+        timestamp_header: str = "X-Cavra-Timestamp",
+        tolerance_seconds: float = 300,
+    ) -> None:
+        self.signing_secret = signing_secret
+        self.path = path
+        self.signature_header = signature_header
+        self.timestamp_header = timestamp_header
+        self.tolerance_seconds = tolerance_seconds
+        self.events: list[ReceivedEvent] = []
+        self._lock = threading.Lock()
+        self.receiver = FakeReceiver(self.handle)
+
+    @property
+    def url(self) -> str:
+        return self.receiver.url + self.path
+
+    @property
+    def requests(self) -> list[Request]:
+        return self.receiver.requests
+
+    def enqueue(self, *responses: Response) -> None:
+        self.receiver.enqueue(*responses)
+
+    def handle(self, request: Request) -> Response:
+        if request.path != self.path:
+            return Response(404, {"error": "not_found"})
+        if request.method != "POST":
+            return Response(405, {"error": "method_not_allowed"}, {"Allow": "POST"})
+        verified: bool | None = None
+        if self.signing_secret is not None:
+            verified = verify_signature(
+                self.signing_secret,
+                request.header(self.timestamp_header),
+                request.body,
+                request.header(self.signature_header),
+                tolerance_seconds=self.tolerance_seconds,
+            )
+            if not verified:
+                return Response(401, {"error": "invalid_signature"})
+        try:
+            event = json.loads(request.body)
+        except ValueError:
+            return Response(400, {"error": "invalid_json"})
+        with self._lock:
+            self.events.append(
+                ReceivedEvent(event, request.header("Idempotency-Key"), request.headers, request.body, verified)
+            )
+        return Response(200, {"received": True})
+
+    def start(self) -> FakeWebhookReceiver:
+        self.receiver.start()
+        return self
+
+    def stop(self) -> None:
+        self.receiver.stop()
+
+    def __enter__(self) -> FakeWebhookReceiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Run a fake JSON webhook receiver on 127.0.0.1")
+    parser.add_argument("--signing-secret", help="verify signatures with this secret")
+    parser.add_argument("--path", default=DEFAULT_PATH)
+    args = parser.parse_args(argv)
+    with FakeWebhookReceiver(args.signing_secret, path=args.path) as fake:
+        print(f"url={fake.url}", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
