@@ -9,6 +9,7 @@ notification log records intent before the send and the outcome after, so a reru
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import inspect
 import random
@@ -94,15 +95,26 @@ def _in_daemon_thread(provider: Provider, request: DeliveryRequest) -> asyncio.F
             future.set_exception(error) if error else future.set_result(value)
 
     def run() -> None:
+        error: BaseException | None = None
         try:
-            value, error = provider.deliver(request), None
-        except BaseException as exc:
+            value = provider.deliver(request)
+        except Exception as exc:
             value, error = None, exc
-        if not loop.is_closed():
+        except BaseException as exc:  # SystemExit & co. from a plugin must not end the whole run
+            value, error = None, DeliveryFailure(FailureClass.PLUGIN_ERROR, f"{type(exc).__name__} in deliver")
+        with contextlib.suppress(RuntimeError):  # the loop closed after a timeout: nobody waits any more
             loop.call_soon_threadsafe(settle, value, error)
 
     threading.Thread(target=run, name=f"cavra-{provider.name}", daemon=True).start()
     return future
+
+
+def _target(provider: Provider, connector: Connector) -> str | None:
+    """The connector's target URL; a plugin whose ``target`` raises costs only its own evidence field."""
+    try:
+        return provider.target(connector.settings) or None
+    except Exception:
+        return None
 
 
 async def _call(provider: Provider, request: DeliveryRequest) -> Receipt:
@@ -164,14 +176,15 @@ class Dispatcher:
                 force=self.force, lease_seconds=self.options.lease_seconds)
             if claim in ("in_flight", "already_delivered"):
                 return {"route_key": route["route_key"], "connector": name, "skipped": claim}
-        async with self._global:
-            if connector is None or provider is None:
-                failure = DeliveryFailure(FailureClass.PLUGIN_ERROR, f"connector {name!r} is not configured"
-                                          if connector is None else f"provider plugin {connector.provider!r} missing")
-                evidence = self._evidence(route, name, key, None, [], failure, claim, iso(self.clock()))
-            else:
-                async with self._limit(provider):
-                    evidence = await self._attempts(route, connector, provider, key, claim)
+        if connector is None or provider is None:
+            failure = DeliveryFailure(FailureClass.PLUGIN_ERROR, f"connector {name!r} is not configured"
+                                      if connector is None else f"provider plugin {connector.provider!r} missing")
+            evidence = self._evidence(route, name, key, None, [], failure, claim, iso(self.clock()))
+        else:
+            # The provider's own bound first: a route queued behind a slow provider must not hold a
+            # global slot, or it would delay every other provider's routes.
+            async with self._limit(provider), self._global:
+                evidence = await self._attempts(route, connector, provider, key, claim)
         evidence = dict(self.redactor.value(evidence))
         if self.store is not None:
             await asyncio.to_thread(self._record, evidence)
@@ -219,8 +232,8 @@ class Dispatcher:
                 attempts[-1]["gave_up"] = "overall deadline would pass before the next attempt"
                 break
             await asyncio.sleep(wait)
-        return self._evidence(route, connector.name, key, provider.target(connector.settings) if provider else None,
-                              attempts, failure, claim, started, receipt)
+        return self._evidence(route, connector.name, key, _target(provider, connector), attempts, failure, claim,
+                              started, receipt)
 
     def _evidence(self, route: Mapping[str, Any], connector: str, key: str, target: str | None,
                   attempts: list[dict[str, Any]], failure: DeliveryFailure | None, claim: str, started: str | None,
