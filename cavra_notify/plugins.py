@@ -74,6 +74,10 @@ class Registry:
                 try:
                     impl.function(register=lambda provider: self._register_provider(provider, info))
                 except Exception as exc:
+                    for name in info.providers:  # skipped means skipped: nothing half-registered stays
+                        self.providers.pop(name, None)
+                    info.providers.clear()
+                    self.pm.unregister(plugin)
                     self._fail(info, "failed in cavra_register_providers", exc)
                     return
         info.loaded = True

@@ -255,3 +255,33 @@ def test_the_hookspec_check_catches_an_undocumented_hook() -> None:
         "cavra_half: parameter 'extra' undocumented",
         "cavra_half: no :return: documentation",
     ]
+
+
+def test_a_half_registered_plugin_leaves_nothing_behind() -> None:
+    from pydantic import BaseModel
+
+    from cavra_notify import hookimpl
+    from cavra_notify.plugins import PluginInfo, Registry
+    from cavra_notify.provider import Provider, Receipt
+
+    class Empty(BaseModel):
+        pass
+
+    @hookimpl
+    def cavra_register_providers(register: Any) -> None:
+        register(Provider("half", Empty, lambda request: Receipt(200)))
+        raise RuntimeError("second provider failed")
+
+    observed: list[Any] = []
+
+    @hookimpl
+    def cavra_delivery_recorded(evidence: Any) -> None:
+        observed.append(evidence)
+
+    registry = Registry()
+    plugin = types.SimpleNamespace(cavra_register_providers=cavra_register_providers,
+                                   cavra_delivery_recorded=cavra_delivery_recorded)
+    registry.add(plugin, PluginInfo("half", "half-dist"))
+    assert "half" not in registry.providers and registry.plugins["half"].providers == []
+    registry.delivery_recorded({"route_key": "r"})
+    assert observed == []
