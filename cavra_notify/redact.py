@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 MASK = "[REDACTED]"
 MIN_SECRET_LENGTH = 4
@@ -39,7 +39,8 @@ class Redactor:
     def add(self, secrets: Iterable[str]) -> None:
         for secret in secrets:
             if secret and len(secret) >= MIN_SECRET_LENGTH:
-                self._secrets.update({secret, quote(secret, safe=""), base64.b64encode(secret.encode()).decode()})
+                self._secrets.update({secret, quote(secret, safe=""), quote_plus(secret)})
+                self._secrets.update(_base64_forms(secret.encode()))
         if self._secrets:
             ordered = sorted(self._secrets, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
@@ -64,6 +65,24 @@ class Redactor:
         return self.text(value)
 
 
+def _base64_forms(raw: bytes) -> set[str]:
+    """The secret as standard and URL-safe base64, alone and at any byte offset inside a longer value.
+
+    Inside a longer value (``Basic base64("user:" + token)``) only the 4-character groups made of
+    secret bytes alone are stable, so those are what is matched; 8 characters at least.
+    """
+    forms: set[str] = set()
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        whole = encode(raw).decode()
+        forms.update({whole, whole.rstrip("=")})
+        for shift in range(3):
+            data = b"\0" * shift + raw
+            core = encode(data).decode()[4 if shift else 0: len(data) // 3 * 4]
+            if len(core) >= 8:
+                forms.add(core)
+    return forms
+
+
 def _reduce(url: str) -> str:
     reduced = redact_url(url)
     return reduced if reduced == url else (reduced + "/" + MASK if reduced != MASK else MASK)
@@ -79,4 +98,10 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = self.redactor.text(record.getMessage())
         record.args = None
+        if record.exc_info and not record.exc_text:  # formatters reuse exc_text: SDK exceptions echo secrets
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redactor.text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redactor.text(record.stack_info)
         return True
