@@ -132,6 +132,17 @@ def test_failure_message_lists_every_problem() -> None:
     assert "[success]" not in message
 
 
+def test_leaks_through_quiet_or_non_propagating_loggers_are_found() -> None:
+    isolated = logging.getLogger("toy_provider")
+    isolated.propagate, isolated.level = False, logging.WARNING
+    try:
+        with pytest.raises(AssertionError, match="leaked in log records of: toy_provider"):
+            check_conformance(case_for(toy_provider("logs-secret")))
+        assert (isolated.propagate, isolated.level, isolated.handlers) == (False, logging.WARNING, [])
+    finally:
+        isolated.propagate, isolated.level = True, logging.NOTSET
+
+
 def test_logging_is_restored_after_the_check() -> None:
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)

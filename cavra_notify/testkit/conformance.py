@@ -30,7 +30,8 @@ What is checked (all problems are reported together in one ``AssertionError``):
 - an answer delayed three times the timeout is ``timeout`` and deliver returns within about twice
   the timeout; a closed port is ``connection``;
 - the canary appears in no receipt, no exception (str, repr, args, or the chained exceptions a
-  traceback would show) and no log record of any logger at DEBUG level.
+  traceback would show) and no log record of any logger at DEBUG level (including loggers that
+  do not propagate to the root or had a higher level set).
 
 Failing answers are given to *every* request of a scenario, so providers that make several calls
 per delivery (search, then create) are covered too.
@@ -90,16 +91,30 @@ class _Records(logging.Handler):
 
 @contextmanager
 def _capture_logs() -> Iterator[_Records]:
-    root = logging.getLogger()
+    """Record every logger at DEBUG: the root, loggers that do not propagate, raised levels."""
     handler = _Records()
-    previous = root.level
-    root.addHandler(handler)
+    root = logging.getLogger()
+    loggers = [root] + [
+        logger for logger in logging.Logger.manager.loggerDict.values() if isinstance(logger, logging.Logger)
+    ]
+    levels = {logger: logger.level for logger in loggers}
+    isolated = [logger for logger in loggers if not logger.propagate]
+    disabled = logging.root.manager.disable
+    logging.disable(logging.NOTSET)
     root.setLevel(logging.DEBUG)
+    for logger in loggers[1:]:
+        if logger.level > logging.DEBUG:
+            logger.setLevel(logging.DEBUG)
+    for logger in [root, *isolated]:
+        logger.addHandler(handler)
     try:
         yield handler
     finally:
-        root.removeHandler(handler)
-        root.setLevel(previous)
+        for logger in [root, *isolated]:
+            logger.removeHandler(handler)
+        for logger, level in levels.items():
+            logger.setLevel(level)
+        logging.disable(disabled)
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
