@@ -91,29 +91,34 @@ class _Records(logging.Handler):
 
 @contextmanager
 def _capture_logs() -> Iterator[_Records]:
-    """Record every logger at DEBUG: the root, loggers that do not propagate, raised levels."""
+    """Record every logger at DEBUG, before any root handler's filter can rewrite the record.
+
+    Non-propagating, disabled and quieted loggers are included; everything is restored afterwards.
+    """
     handler = _Records()
     root = logging.getLogger()
     loggers = [root] + [
         logger for logger in logging.Logger.manager.loggerDict.values() if isinstance(logger, logging.Logger)
     ]
-    levels = {logger: logger.level for logger in loggers}
+    saved = {logger: (logger.level, logger.disabled) for logger in loggers}
     isolated = [logger for logger in loggers if not logger.propagate]
     disabled = logging.root.manager.disable
     logging.disable(logging.NOTSET)
     root.setLevel(logging.DEBUG)
-    for logger in loggers[1:]:
+    for logger in loggers:
+        logger.disabled = False
         if logger.level > logging.DEBUG:
             logger.setLevel(logging.DEBUG)
     for logger in [root, *isolated]:
-        logger.addHandler(handler)
+        logger.handlers.insert(0, handler)
     try:
         yield handler
     finally:
         for logger in [root, *isolated]:
             logger.removeHandler(handler)
-        for logger, level in levels.items():
+        for logger, (level, was_disabled) in saved.items():
             logger.setLevel(level)
+            logger.disabled = was_disabled
         logging.disable(disabled)
 
 
