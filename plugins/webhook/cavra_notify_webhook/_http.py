@@ -7,7 +7,7 @@ between event loops: it is created inside the loop that uses it and closed by th
 ``shutdown_asyncgens`` step (which ``asyncio.run`` performs), or explicitly with :func:`aclose`.
 
 httpx logs every request URL at INFO; webhook URLs are secrets, so a filter on the ``httpx``
-logger reduces the URLs this plugin sent to to scheme and host.
+logger reduces the URLs this plugin sent to to scheme and host, like the core's redaction.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
+
+from cavra_notify.redact import MASK, redact_url
 
 CONCURRENCY = 32
 LIMITS = httpx.Limits(
@@ -75,9 +77,7 @@ class _RedactSentUrls(logging.Filter):
 
 
 def _redact(url: Any) -> str:
-    parsed = httpx.URL(str(url))
-    port = f":{parsed.port}" if parsed.port else ""
-    return f"{parsed.scheme}://{parsed.host}{port}/[redacted]"
+    return f"{redact_url(str(url))}/{MASK}"
 
 
 sent_urls = _RedactSentUrls()

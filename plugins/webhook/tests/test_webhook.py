@@ -199,21 +199,38 @@ def test_conformance() -> None:
     )
 
 
+class Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def test_no_secret_in_receipts_errors_or_logs(
-    fake: FakeWebhookReceiver, secret: str, caplog: pytest.LogCaptureFixture
+    fake: FakeWebhookReceiver, secret: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    values = settings(fake, secret)
-    outputs: list[Any] = [deliver_once(PROVIDER, make_request(PROVIDER, values))]
-    fake.enqueue(Response(500, {"error": "boom"}), Response(200, {}, delay=1.0))
-    for _ in range(2):
-        with pytest.raises(DeliveryFailure) as raised:
-            deliver_once(PROVIDER, make_request(PROVIDER, values, timeout=0.3))
-        outputs.append(raised.value)
+    httpx_logger = logging.getLogger("httpx")
+    monkeypatch.setattr(httpx_logger, "disabled", False)
+    raw = Collect()  # on the httpx logger itself: sees records before any root handler's filter
+    httpx_logger.addHandler(raw)
+    try:
+        values = settings(fake, secret)
+        outputs: list[Any] = [deliver_once(PROVIDER, make_request(PROVIDER, values))]
+        fake.enqueue(Response(500, {"error": "boom"}), Response(200, {}, delay=1.0))
+        for _ in range(2):
+            with pytest.raises(DeliveryFailure) as raised:
+                deliver_once(PROVIDER, make_request(PROVIDER, values, timeout=0.3))
+            outputs.append(raised.value)
+    finally:
+        httpx_logger.removeHandler(raw)
     url_token = fake.path.rsplit("/", 1)[1]
-    assert_no_secret_leak([url_token, secret], *outputs, caplog.text, [r.getMessage() for r in caplog.records])
-    assert f"POST {fake.receiver.url}/[redacted]" in caplog.text
-    assert_no_secret_leak([url_token], PROVIDER.target(PROVIDER.settings_model.model_validate(values))[:25])
+    messages = [record.getMessage() for record in caplog.records]
+    assert_no_secret_leak([url_token, secret], *outputs, caplog.text, messages, raw.messages)
+    assert f'HTTP Request: POST {fake.receiver.url}/[REDACTED] "HTTP/1.1 200 OK"' in raw.messages
+    assert f'HTTP Request: POST {fake.receiver.url}/[REDACTED] "HTTP/1.1 500 Internal Server Error"' in raw.messages
 
 
 def test_settings_errors_are_clear_and_never_echo_the_url() -> None:
