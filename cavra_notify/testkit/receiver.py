@@ -59,6 +59,11 @@ class Response:
 Handler = Callable[[Request], Response]
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # the default of 5 resets connections under concurrent delivery
+    daemon_threads = True
+
+
 class FakeReceiver:
     """Threaded loopback HTTP server with scripted answers and a request log."""
 
@@ -69,8 +74,7 @@ class FakeReceiver:
         self.requests: list[Request] = []
         self._script: deque[Response] = deque()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, 0), self._make_handler())
-        self._server.daemon_threads = True
+        self._server = _Server((host, 0), self._make_handler())
         self._thread: threading.Thread | None = None
 
     @property
@@ -91,7 +95,8 @@ class FakeReceiver:
             return [r for r in self.requests if r.path == path]
 
     def start(self) -> FakeReceiver:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
         self._thread.start()
         return self
 
@@ -116,6 +121,7 @@ class FakeReceiver:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
