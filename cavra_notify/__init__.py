@@ -31,4 +31,7 @@ def __getattr__(name: str) -> Any:
     return getattr(import_module(f".{module}", __name__), name)
 
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "CavraError", "ConfigError", "DeliveryFailure", "DeliveryRequest", "FailureClass", "InputError", "Message",
+    "PluginError", "Provider", "Receipt", "SettingsError", "StoreError", "__version__", "hookimpl",
+]
