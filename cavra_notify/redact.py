@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import logging
 import re
-from collections.abc import Iterable
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
 
@@ -105,3 +108,50 @@ class RedactingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = self.redactor.text(record.stack_info)
         return True
+
+
+class SecretLogFilter(logging.Filter):
+    """For plugins: scrub the secrets of the deliveries in progress from their SDKs' log records.
+
+    SDKs log request URLs (a webhook URL is itself a secret) and response details. A plugin installs
+    one filter on its SDK loggers with :func:`install_log_filter` and wraps each call in
+    ``with log_filter.active(secrets):``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def active(self, secrets: Iterable[str]) -> Iterator[None]:
+        values = [s for s in secrets if s]
+        with self._lock:
+            self._secrets.update(values)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._secrets.subtract(values)
+                self._secrets += Counter()
+
+    def scrub(self, text: str) -> str:
+        with self._lock:
+            secrets = list(self._secrets)
+        return Redactor(secrets).text(text) if secrets else text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        scrubbed = self.scrub(message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, ()
+        if record.exc_info:
+            record.exc_text = self.scrub(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+def install_log_filter(filter_: SecretLogFilter, logger_names: Iterable[str]) -> None:
+    for name in logger_names:
+        logger = logging.getLogger(name)
+        if filter_ not in logger.filters:
+            logger.addFilter(filter_)

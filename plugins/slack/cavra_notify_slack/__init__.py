@@ -17,8 +17,9 @@ from slack_sdk.webhook import WebhookClient
 from cavra_notify import hookimpl
 from cavra_notify.failures import check_response, classify_exception, header, parse_retry_after
 from cavra_notify.provider import DeliveryFailure, DeliveryRequest, FailureClass, Provider, Receipt
+from cavra_notify.redact import SecretLogFilter
+from cavra_notify.redact import install_log_filter as install
 
-from ._logs import SecretLogFilter, install
 from .blocks import render_blocks, render_text
 
 __all__ = ["PROVIDER", "SlackSettings", "deliver"]

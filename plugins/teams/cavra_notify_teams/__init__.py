@@ -16,8 +16,9 @@ from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 from cavra_notify import hookimpl
 from cavra_notify.failures import check_response, classify_exception
 from cavra_notify.provider import DeliveryFailure, DeliveryRequest, FailureClass, Provider, Receipt
+from cavra_notify.redact import SecretLogFilter
+from cavra_notify.redact import install_log_filter as install
 
-from ._logs import SecretLogFilter, install
 from .cards import adaptive_card, fit, message_card
 
 __all__ = ["PROVIDER", "TeamsSettings", "deliver"]
