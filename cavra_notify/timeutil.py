@@ -19,6 +19,8 @@ def parse_aware(value: str, what: str = "--now") -> datetime:
         raise SettingsError(f"{what}: not an ISO 8601 timestamp") from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise SettingsError(f"{what}: timestamp has no UTC offset (add Z or +HH:MM; no zone is guessed)")
+    if not 1970 <= parsed.year <= 9000:
+        raise SettingsError(f"{what}: year {parsed.year} is outside 1970..9000")
     return parsed
 
 

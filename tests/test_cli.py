@@ -75,6 +75,7 @@ def test_plan_table(capsys: pytest.CaptureFixture[str]) -> None:
     (["--rollback-drill-due-soon-days", "abc"], "--rollback-drill-due-soon-days: expected a whole number"),
     (["--now", "2026-11-27T09:00:00"], "--now: timestamp has no UTC offset"),
     (["--now", "yesterday"], "--now: not an ISO 8601 timestamp"),
+    (["--now", "9999-12-31T23:59:59-14:00"], "--now: year 9999 is outside 1970..9000"),
 ])
 def test_bad_flags_one_line_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], words: str) -> None:
     code, out, err = run(capsys, "runtime", "go-rollback-drill-schedule", *argv)
