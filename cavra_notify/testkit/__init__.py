@@ -1,13 +1,14 @@
 """Test kit for provider plugin authors: a loopback fake receiver, request builder, leak check."""
 
 from .conformance import ConformanceCase, check_conformance
-from .receiver import FakeReceiver, Request, Response, closed_port, fake_receiver
+from .receiver import FakeReceiver, FakeService, Request, Response, closed_port, fake_receiver
 from .requests import SAMPLE_MESSAGE, assert_no_secret_leak, deliver_once, make_request
 
 __all__ = [
     "SAMPLE_MESSAGE",
     "ConformanceCase",
     "FakeReceiver",
+    "FakeService",
     "Request",
     "Response",
     "assert_no_secret_leak",

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -174,3 +174,39 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class FakeService:
+    """Base of a plugin's fake service: the subclass sets up its state, calls ``super().__init__()`` and
+    implements :meth:`handle`; this class owns the loopback receiver and its lifecycle."""
+
+    def __init__(self) -> None:
+        self.receiver = FakeReceiver(self.handle)
+
+    def handle(self, request: Request) -> Response:
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        return self.receiver.url
+
+    @property
+    def requests(self) -> list[Request]:
+        return self.receiver.requests
+
+    def enqueue(self, *responses: Response) -> None:
+        """Answer the next requests (any path) with these responses, e.g. a 429 or a slow 200."""
+        self.receiver.enqueue(*responses)
+
+    def start(self) -> Self:
+        self.receiver.start()
+        return self
+
+    def stop(self) -> None:
+        self.receiver.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -20,7 +20,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from cavra_notify.testkit import FakeReceiver, Request, Response
+from cavra_notify.testkit import FakeService, Request, Response
 
 _ISSUE = re.compile(r"^/rest/api/2/issue/([A-Z][A-Z0-9_]*-\d+)$")
 _COMMENT = re.compile(r"^/rest/api/2/issue/([A-Z][A-Z0-9_]*-\d+)/comment$")
@@ -58,7 +58,7 @@ class FakeIssue:
         return bool(self.fields["status"]["statusCategory"]["key"] != "done")
 
 
-class FakeJira:
+class FakeJira(FakeService):
     """In-memory Jira with real paths, status codes and error shapes, on 127.0.0.1."""
 
     def __init__(
@@ -82,26 +82,7 @@ class FakeJira:
         self._scripts: dict[tuple[str, str], deque[Response]] = defaultdict(deque)
         self._delays: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
-        self.receiver = FakeReceiver(self.handle)
-
-    @property
-    def url(self) -> str:
-        return self.receiver.url
-
-    @property
-    def requests(self) -> list[Request]:
-        return self.receiver.requests
-
-    def __enter__(self) -> FakeJira:
-        self.receiver.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.receiver.stop()
-
-    def enqueue(self, *responses: Response) -> None:
-        """Script the next answers (any path), e.g. a 429 or a slow 200."""
-        self.receiver.enqueue(*responses)
+        super().__init__()
 
     def script(self, method: str, path: str, *responses: Response) -> None:
         """Answer the next requests to ``method path`` with these responses (after the auth check)."""

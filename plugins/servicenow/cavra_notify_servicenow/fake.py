@@ -20,7 +20,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from cavra_notify.testkit import FakeReceiver, Request, Response
+from cavra_notify.testkit import FakeService, Request, Response
 
 _TABLE = re.compile(r"^/api/now/table/([A-Za-z0-9_]+)$")
 _RECORD = re.compile(r"^/api/now/table/([A-Za-z0-9_]+)/([A-Za-z0-9]+)$")
@@ -43,7 +43,7 @@ class FakeRecord:
         return self.fields["sys_id"]
 
 
-class FakeServiceNow:
+class FakeServiceNow(FakeService):
     """In-memory ServiceNow Table API with real paths, status codes and error shapes, on 127.0.0.1."""
 
     def __init__(
@@ -62,26 +62,7 @@ class FakeServiceNow:
         self._scripts: dict[tuple[str, str], deque[Response]] = defaultdict(deque)
         self._delays: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
-        self.receiver = FakeReceiver(self.handle)
-
-    @property
-    def url(self) -> str:
-        return self.receiver.url
-
-    @property
-    def requests(self) -> list[Request]:
-        return self.receiver.requests
-
-    def __enter__(self) -> FakeServiceNow:
-        self.receiver.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.receiver.stop()
-
-    def enqueue(self, *responses: Response) -> None:
-        """Script the next answers (any path), before the auth check."""
-        self.receiver.enqueue(*responses)
+        super().__init__()
 
     def script(self, method: str, path: str, *responses: Response) -> None:
         """Answer the next requests to ``method path`` with these responses (after the auth check)."""

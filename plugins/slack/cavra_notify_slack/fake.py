@@ -18,14 +18,14 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from cavra_notify.testkit import FakeReceiver, Request, Response
+from cavra_notify.testkit import FakeService, Request, Response
 
 API_PREFIX = "/api/"
 WEBHOOK_PREFIX = "/services/"
 DEFAULT_CHANNELS = {"#release-governance": "C0CAVRA0001", "C0CAVRA0001": "C0CAVRA0001"}
 
 
-class FakeSlack:
+class FakeSlack(FakeService):
     """Fake Slack: ``api_base`` for ``base_url``, ``webhook_url`` for incoming-webhook mode."""
 
     def __init__(
@@ -40,13 +40,9 @@ class FakeSlack:
         self.token = token
         self.channels = dict(channels or DEFAULT_CHANNELS)
         self.webhook_path = f"{WEBHOOK_PREFIX}{team}/{bot}/{webhook_secret or secrets.token_hex(12)}"
-        self.receiver = FakeReceiver(self.handle)
+        super().__init__()
         self.messages: list[dict[str, Any]] = []
         self._ts = 1700000000.0001
-
-    @property
-    def url(self) -> str:
-        return self.receiver.url
 
     @property
     def api_base(self) -> str:
@@ -55,26 +51,6 @@ class FakeSlack:
     @property
     def webhook_url(self) -> str:
         return f"{self.receiver.url}{self.webhook_path}"
-
-    @property
-    def requests(self) -> list[Request]:
-        return self.receiver.requests
-
-    def enqueue(self, *responses: Response) -> None:
-        self.receiver.enqueue(*responses)
-
-    def start(self) -> FakeSlack:
-        self.receiver.start()
-        return self
-
-    def stop(self) -> None:
-        self.receiver.stop()
-
-    def __enter__(self) -> FakeSlack:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def handle(self, request: Request) -> Response:
         if request.path.startswith(WEBHOOK_PREFIX):

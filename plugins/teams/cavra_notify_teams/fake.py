@@ -20,7 +20,7 @@ import secrets
 import time
 from typing import Any
 
-from cavra_notify.testkit import FakeReceiver, Request, Response
+from cavra_notify.testkit import FakeService, Request, Response
 
 MAX_PAYLOAD_BYTES = 28_000
 ADAPTIVE_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -30,7 +30,7 @@ def _azure_error(status: int, code: str, message: str) -> Response:
     return Response(status, {"error": {"code": code, "message": message}})
 
 
-class FakeTeams:
+class FakeTeams(FakeService):
     """``workflow_url`` and ``connector_url`` are the secret webhook URLs a connector is given."""
 
     def __init__(self, sig: str | None = None, connector_secret: str | None = None) -> None:
@@ -39,12 +39,8 @@ class FakeTeams:
         self.workflow_path = f"/workflows/{self.workflow_id}/triggers/manual/paths/invoke"
         secret = connector_secret or secrets.token_hex(16)
         self.connector_path = f"/webhookb2/{secrets.token_hex(8)}@{secrets.token_hex(8)}/IncomingWebhook/{secret}"
-        self.receiver = FakeReceiver(self.handle)
+        super().__init__()
         self.cards: list[dict[str, Any]] = []
-
-    @property
-    def url(self) -> str:
-        return self.receiver.url
 
     @property
     def workflow_url(self) -> str:
@@ -54,26 +50,6 @@ class FakeTeams:
     @property
     def connector_url(self) -> str:
         return f"{self.receiver.url}{self.connector_path}"
-
-    @property
-    def requests(self) -> list[Request]:
-        return self.receiver.requests
-
-    def enqueue(self, *responses: Response) -> None:
-        self.receiver.enqueue(*responses)
-
-    def start(self) -> FakeTeams:
-        self.receiver.start()
-        return self
-
-    def stop(self) -> None:
-        self.receiver.stop()
-
-    def __enter__(self) -> FakeTeams:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def handle(self, request: Request) -> Response:
         if request.path.startswith("/workflows/"):

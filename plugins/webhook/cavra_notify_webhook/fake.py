@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from cavra_notify.testkit import FakeReceiver, Request, Response
+from cavra_notify.testkit import FakeService, Request, Response
 
 from .signing import verify_signature
 
@@ -34,7 +34,7 @@ class ReceivedEvent:
     signature_verified: bool | None
 
 
-class FakeWebhookReceiver:
+class FakeWebhookReceiver(FakeService):
     """Loopback JSON webhook endpoint. ``url`` is the full endpoint URL to configure."""
 
     def __init__(
@@ -53,18 +53,11 @@ class FakeWebhookReceiver:
         self.tolerance_seconds = tolerance_seconds
         self.events: list[ReceivedEvent] = []
         self._lock = threading.Lock()
-        self.receiver = FakeReceiver(self.handle)
+        super().__init__()
 
     @property
     def url(self) -> str:
         return self.receiver.url + self.path
-
-    @property
-    def requests(self) -> list[Request]:
-        return self.receiver.requests
-
-    def enqueue(self, *responses: Response) -> None:
-        self.receiver.enqueue(*responses)
 
     def handle(self, request: Request) -> Response:
         if request.path != self.path:
@@ -91,19 +84,6 @@ class FakeWebhookReceiver:
                 ReceivedEvent(event, request.header("Idempotency-Key"), request.headers, request.body, verified)
             )
         return Response(200, {"received": True})
-
-    def start(self) -> FakeWebhookReceiver:
-        self.receiver.start()
-        return self
-
-    def stop(self) -> None:
-        self.receiver.stop()
-
-    def __enter__(self) -> FakeWebhookReceiver:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> None:
