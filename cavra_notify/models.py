@@ -1,36 +1,89 @@
-"""Pydantic models of the public-safe metadata (SPEC §2). Unknown extra keys are kept, never trusted."""
+"""The models of the public-safe metadata (SPEC §2), validated by pydantic v2.
+
+Each model is a frozen dataclass. pydantic generates the validation schema from these classes, and
+``_schemas.py`` keeps that schema as generated data (``python -m cavra_notify.models`` rewrites it; a
+test fails when it is stale), so a read-only command validates with ``pydantic_core`` alone and never
+pays for building pydantic model classes. Unknown extra keys are kept (in ``__pydantic_extra__``, apart
+from the fields), never trusted; a timestamp without an offset is rejected.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
-
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
 
 from .errors import InputError
 from .guard import findings
 from .jsonfile import json_path, read_json
+
+if TYPE_CHECKING:
+    from pydantic_core import SchemaValidator
 
 HISTORY_SCHEMA = "cavra.go-backend-rollback-drill-history.v1"
 SCHEDULE_SCHEMA = "cavra.go-backend-rollback-drill-schedule.v1"
 ROUTING_SCHEMA = "cavra.go-backend-rollback-drill-routing.v1"
 
 
-class _Public(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
+class Constraint:
+    """Field metadata for pydantic: core-schema keys added to the field's type (``gt``, ``tz_constraint``)."""
+
+    def __init__(self, **keys: object) -> None:
+        self.keys = keys
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        return {**handler(source), **self.keys}
 
 
+AwareDatetime = Annotated[datetime, Constraint(tz_constraint="aware")]
+PositiveInt = Annotated[int, Constraint(gt=0)]
+NonEmptyStr = Annotated[str, Constraint(min_length=1)]
+
+
+T = TypeVar("T")
+
+
+def _model(cls: type[T]) -> type[T]:
+    """A dataclass, so that pydantic can describe it. Instances only come from validation (which sets
+    ``__dict__`` directly), so no ``__init__``, ``__repr__`` or ``__eq__`` is generated: that is most of
+    the cost of a dataclass at import time."""
+    return dataclass(init=False, repr=False, eq=False)(cls)
+
+
+class _Public:
+    """Base of the models: read-only; pydantic_core sets ``__dict__`` to the fields and keeps extra keys apart."""
+
+    __slots__ = ("__dict__", "__pydantic_extra__", "__pydantic_fields_set__", "__pydantic_private__")
+    __pydantic_config__: ClassVar[dict[str, str]] = {"extra": "allow"}
+    __pydantic_extra__: dict[str, Any]
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
+    def __eq__(self, other: object) -> bool:
+        return (type(other) is type(self) and self.__dict__ == other.__dict__
+                and self.__pydantic_extra__ == other.__pydantic_extra__)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.__dict__.items())})"
+
+
+@_model
 class _Window(_Public):
     start_at: AwareDatetime
     end_at: AwareDatetime
     reason: str | None = None
 
-    @model_validator(mode="after")
-    def _ordered(self) -> _Window:
+    def __post_init__(self) -> None:
         if self.end_at <= self.start_at:
             raise ValueError("end_at must be after start_at")
-        return self
 
 
+@_model
 class Drill(_Public):
     drill_id: str
     executed_at: AwareDatetime
@@ -42,24 +95,27 @@ class Drill(_Public):
     recovery_minutes: float | None = None
     max_recovery_minutes: float | None = None
     runbook_ref: str | None = None
-    evidence_refs: list[str] = Field(default_factory=list)
+    evidence_refs: list[str] = field(default_factory=list)
 
 
+@_model
 class DrillHistory(_Public):
     schema_version: Literal["cavra.go-backend-rollback-drill-history.v1"]
     environment: str | None = None
-    drills: list[Drill] = Field(default_factory=list)
+    drills: list[Drill] = field(default_factory=list)
 
     def latest(self) -> Drill | None:
         return max(self.drills, key=lambda d: d.executed_at, default=None)
 
 
+@_model
 class OwnerRoute(_Public):
     providers: list[str] | None = None
-    acknowledgement_minutes: int | None = Field(default=None, gt=0)
+    acknowledgement_minutes: PositiveInt | None = None
     escalation_owner: str | None = None
 
 
+@_model
 class MaintenanceWindow(_Window):
     window_id: str
     owners: list[str] | None = None
@@ -67,35 +123,40 @@ class MaintenanceWindow(_Window):
     schedule_ids: list[str] | None = None
 
 
+@_model
 class OwnerCalendar(_Public):
-    unavailable_windows: list[_Window] = Field(default_factory=list)
+    unavailable_windows: list[_Window] = field(default_factory=list)
 
 
+@_model
 class _Routing(_Public):
     owner_routes: dict[str, OwnerRoute] | None = None
     maintenance_windows: list[MaintenanceWindow] | None = None
     owner_calendars: dict[str, OwnerCalendar] | None = None
 
 
+@_model
 class DrillSchedule(_Routing):
     schema_version: Literal["cavra.go-backend-rollback-drill-schedule.v1"]
-    schedule_id: str = Field(min_length=1)
+    schedule_id: NonEmptyStr
     environment: str | None = None
     status: str | None = None
     interval_days: int | None = None
     next_due_at: AwareDatetime | None = None
-    owners: list[str] = Field(default_factory=list)
-    notification_providers: list[str] = Field(default_factory=list)
+    owners: list[str] = field(default_factory=list)
+    notification_providers: list[str] = field(default_factory=list)
     runbook_ref: str | None = None
 
 
+@_model
 class RoutingPolicy(_Routing):
     schema_version: Literal["cavra.go-backend-rollback-drill-routing.v1"] | None = None
-    acknowledgement_minutes: int | None = Field(default=None, gt=0)
-    repeat_interval_minutes: int | None = Field(default=None, gt=0)
+    acknowledgement_minutes: PositiveInt | None = None
+    repeat_interval_minutes: PositiveInt | None = None
 
 
-M = TypeVar("M", bound=BaseModel)
+DOCUMENTS: tuple[type[_Public], ...] = (DrillHistory, DrillSchedule, RoutingPolicy)
+M = TypeVar("M", bound=_Public)
 
 
 class SchemaError(InputError):
@@ -110,15 +171,36 @@ class GuardError(InputError):
         self.findings = found
 
 
+def post_init(model: _Public) -> _Public:
+    """Run a model's ``__post_init__`` check after validation (called by the generated schema)."""
+    check = getattr(type(model), "__post_init__", None)
+    if check is not None:
+        check(model)
+    return model
+
+
+@cache
+def _validator(name: str) -> SchemaValidator:
+    from pydantic_core import SchemaValidator
+
+    from ._schemas import MODELS
+
+    return SchemaValidator({"type": "definitions", "schema": {"type": "definition-ref", "schema_ref": name},
+                            "definitions": MODELS})
+
+
 def validate(model: type[M], document: Any, where: str) -> M:
     """Validate ``document``; a failure is one :class:`SchemaError` line naming JSON paths."""
+    from pydantic_core import ValidationError
+
     try:
-        return model.model_validate(document)
+        result: M = _validator(model.__name__).validate_python(document)
     except ValidationError as exc:
         problems = [f"{json_path(e['loc'])}: {e['msg']}" for e in exc.errors(include_input=False)[:5]]
         more = exc.error_count() - len(problems)
         suffix = f" (and {more} more)" if more > 0 else ""
         raise SchemaError(f"{where}: " + "; ".join(problems) + suffix) from None
+    return result
 
 
 def guard(document: Any, where: str, deny_names: list[str]) -> None:
@@ -139,3 +221,80 @@ def parse(document: Any, label: str, model: type[M], deny_names: list[str] | Non
     """Guard and validate an in-memory document (an API body's ``routing_policy``)."""
     guard(document, label, deny_names or [])
     return validate(model, document, label)
+
+
+def model_schemas() -> list[dict[str, Any]]:
+    """Each model's core schema as pydantic generates it, one definition per model, as data for ``_schemas.py``.
+
+    pydantic describes a dataclass; each becomes a model schema, which keeps unknown keys in
+    ``__pydantic_extra__`` (where no key can shadow a field or a method) and runs ``__post_init__`` as
+    an after-validator. Refs are the class names, so the output is reproducible.
+    """
+    from pydantic import TypeAdapter
+
+    models: dict[str, dict[str, Any]] = {}
+
+    def convert(node: Any) -> Any:
+        if isinstance(node, list):
+            return [convert(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        node = {key: _class_name(value) if key in ("ref", "schema_ref") else convert(value)
+                for key, value in node.items() if key != "metadata"}
+        if node.get("type") == "definitions":
+            return node["schema"]
+        if node.get("type") != "dataclass":
+            return node
+        cls, config = node["cls"], node["config"]
+        fields = {f["name"]: {"type": "model-field", "schema": f["schema"]} for f in node["schema"]["fields"]}
+        model: dict[str, Any] = {"type": "model", "cls": cls, "config": config, "schema": {
+            "type": "model-fields", "fields": fields, "model_name": cls.__name__,
+            "extra_behavior": config["extra_fields_behavior"]}}
+        if node["post_init"]:
+            model = {"type": "function-after", "function": {"type": "no-info", "function": post_init},
+                     "schema": model}
+        models[cls.__name__] = {**model, "ref": cls.__name__}
+        return {"type": "definition-ref", "schema_ref": cls.__name__}
+
+    for document in DOCUMENTS:
+        convert(TypeAdapter(document).core_schema)
+    return [models[name] for name in sorted(models)]
+
+
+def _class_name(ref: str) -> str:
+    return ref.split(":")[0].rsplit(".", 1)[-1]
+
+
+def schema_module() -> str:
+    """The source of ``_schemas.py``."""
+    schemas = model_schemas()
+    names = sorted({"post_init", *(s["ref"] for s in schemas)})
+    return (
+        '"""Generated from models.py by ``python -m cavra_notify.models``: do not edit."""\n\n'
+        "from typing import Any\n\n"
+        "from .models import (\n" + "".join(f"    {name},\n" for name in names) + ")\n\n"
+        f"MODELS: list[dict[str, Any]] = {_render(schemas, 0)}\n"
+    )
+
+
+def _render(node: Any, depth: int) -> str:
+    """Python source for ``node``: one key or item a line, short values on one line."""
+    if isinstance(node, dict):
+        items, opening, closing = [f"{key!r}: {_render(value, depth + 1)}" for key, value in node.items()], "{", "}"
+    elif isinstance(node, list):
+        items, opening, closing = [_render(item, depth + 1) for item in node], "[", "]"
+    else:
+        return str(node.__name__) if callable(node) else repr(node)
+    flat = opening + ", ".join(items) + closing
+    if "\n" not in flat and len(flat) + 4 * depth <= 100:
+        return flat
+    pad = "    " * (depth + 1)
+    return opening + "\n" + "".join(f"{pad}{item},\n" for item in items) + "    " * depth + closing
+
+
+if __name__ == "__main__":
+    from pathlib import Path
+
+    from cavra_notify.models import schema_module as generate
+
+    Path(__file__).with_name("_schemas.py").write_text(generate())

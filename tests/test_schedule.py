@@ -162,3 +162,59 @@ def test_flag_wins_over_environment() -> None:
     assert (settings.mode, settings.due_soon_days) == ("shadow", 3)
     with pytest.raises(SettingsError, match="--mode"):
         resolve(mode="sideways", env={})
+
+
+def test_models_validate_with_the_generated_schema(schedule_doc: dict[str, Any], history_doc: dict[str, Any]) -> None:
+    """Extra keys are kept apart from the fields (no key can shadow a field or method); models are read-only."""
+    from cavra_notify.models import DrillHistory, DrillSchedule, validate
+
+    schedule_doc.update(latest="x", __post_init__=1, schedule_id="s-1", owner_routes={"ops": {"escalation_owner": "a",
+                                                                                         "pager": "p"}})
+    history_doc.update(latest=[], drills=[{**d, "note": "n"} for d in history_doc["drills"]])
+    schedule = validate(DrillSchedule, schedule_doc, "schedule")
+    history = validate(DrillHistory, history_doc, "history")
+    assert schedule.schedule_id == "s-1" and schedule.__pydantic_extra__ == {"latest": "x", "__post_init__": 1}
+    assert schedule.owner_routes is not None and schedule.owner_routes["ops"].__pydantic_extra__ == {"pager": "p"}
+    latest = history.latest()
+    assert latest is not None and latest.__pydantic_extra__ == {"note": "n"}
+    assert schedule == validate(DrillSchedule, schedule_doc, "schedule") and schedule != history
+    with pytest.raises(AttributeError, match="read-only"):
+        schedule.schedule_id = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("patch", "words"), [
+    ({"next_due_at": "2027-01-01T00:00:00"}, "$.next_due_at: Input should have timezone info"),
+    ({"maintenance_windows": [{"window_id": "w", "start_at": "2027-01-01T00:00:00Z", "end_at": "2027-01-02T00:00:00"}]},
+     "$.maintenance_windows[0].end_at: Input should have timezone info"),
+    ({"owner_calendars": {"ops team": {"unavailable_windows": [
+        {"start_at": "2027-01-02T00:00:00Z", "end_at": "2027-01-01T00:00:00Z"}]}}},
+     '$.owner_calendars["ops team"].unavailable_windows[0]: Value error, end_at must be after start_at'),
+    ({"owner_routes": {"ops": {"acknowledgement_minutes": 0}}},
+     "$.owner_routes.ops.acknowledgement_minutes: Input should be greater than 0"),
+    ({"schedule_id": ""}, "$.schedule_id: String should have at least 1 character"),
+    ({"owners": "ops"}, "$.owners: Input should be a valid list"),
+])
+def test_schema_errors_name_file_and_json_path(write_json: Write, schedule_doc: dict[str, Any],
+                                               patch: dict[str, Any], words: str) -> None:
+    from cavra_notify.models import DrillSchedule, SchemaError, load
+
+    path = write_json("s.json", {**schedule_doc, **patch})
+    with pytest.raises(SchemaError) as caught:
+        load(path, "schedule", DrillSchedule)
+    assert str(caught.value).startswith(f"schedule {path}: ") and words in str(caught.value)
+
+
+def test_naive_drill_timestamp_is_rejected(write_json: Write, history_doc: dict[str, Any]) -> None:
+    from cavra_notify.models import DrillHistory, SchemaError, load
+
+    history_doc["drills"][0]["executed_at"] = "2026-11-10T15:40:00"
+    with pytest.raises(SchemaError, match=r"\$\.drills\[0\]\.executed_at: Input should have timezone info"):
+        load(write_json("h.json", history_doc), "history", DrillHistory)
+
+
+def test_generated_schema_is_current() -> None:
+    """``_schemas.py`` is what pydantic generates from models.py today."""
+    from cavra_notify.models import schema_module
+
+    current = (Path(__file__).resolve().parents[1] / "cavra_notify" / "_schemas.py").read_text()
+    assert current == schema_module(), "cavra_notify/_schemas.py is stale: run python -m cavra_notify.models"
