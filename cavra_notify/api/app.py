@@ -111,6 +111,7 @@ def create_app(settings_env: Mapping[str, str] | None = None, evidence_db: str |
         state.close()
 
     from .. import __version__
+    from .console import router as console_router
     from .routes import router
 
     app = FastAPI(title="cavra-notify", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
@@ -119,5 +120,6 @@ def create_app(settings_env: Mapping[str, str] | None = None, evidence_db: str |
     app.state.cavra = state
     _install_error_handlers(app)
     app.include_router(router)
+    app.include_router(console_router)
     app.add_middleware(RequestGuard, auth=Auth(state.token, allow_unauthenticated_loopback))  # type: ignore[arg-type]
     return app
