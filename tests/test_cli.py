@@ -104,3 +104,39 @@ def test_console_script_no_traceback(write_json: Write) -> None:
                            "--rollback-drill-schedule-path", str(EX / "schedule.json"), "--routing-policy",
                            write_json("p.json", "[1, 2]"), "--now", NOW_ISO], capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "routing policy" in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["go-rollback-drills", "go-rollback-drill-schedule",
+                                     "go-rollback-drill-notification-plan"])
+def test_read_only_parser_is_the_full_parsers_command(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    """A read-only command builds only its own parser; its help and errors are the full parser's."""
+    from cavra_notify.cli import build_parser
+
+    outputs = []
+    for parser in (build_parser(["runtime", command]), build_parser()):
+        for argv in (["runtime", command, "--help"], ["runtime", command, "--no-such-flag"]):
+            with pytest.raises(SystemExit):
+                parser.parse_args(argv)
+            outputs.append(capsys.readouterr())
+    assert outputs[:2] == outputs[2:] and "--rollback-drill-history-path" in outputs[0].out
+    assert "unrecognized arguments: --no-such-flag" in outputs[1].err
+
+
+def test_read_only_commands_use_the_connector_config(capsys: pytest.CaptureFixture[str], write_json: Write) -> None:
+    """The light read path still applies the config's customer deny-list and its configured connectors."""
+    config = write_json("connectors.json", {"connectors": {"pagerduty": {}}, "customer_denylist": ["platform-oncall"]})
+    code, out, _ = run(capsys, "runtime", "go-rollback-drill-schedule", *BASE, "--connector-config", config, "--json")
+    checks = {c["id"]: c for c in json.loads(out)["checks"]}
+    assert code == 1 and "deny-list" in checks["schedule_public_safe"]["message"]
+    config = write_json("connectors.json", {"connectors": {"pagerduty": {}}})
+    code, out, _ = run(capsys, "runtime", "go-rollback-drill-schedule", *BASE, "--connector-config", config, "--json")
+    checks = {c["id"]: c for c in json.loads(out)["checks"]}
+    assert code == 1 and not checks["deliverable_route"]["passed"]
+    config = write_json("connectors.json", {"connectors": {}, "customer_denylist": ["platform-oncall"]})
+    code, out, _ = run(capsys, "runtime", "go-rollback-drills", "--mode", "promoted", "--now", NOW_ISO, "--json",
+                       "--rollback-drill-history-path", str(EX / "history.json"), "--connector-config", config)
+    checks = {c["id"]: c for c in json.loads(out)["checks"]}
+    assert code == 1 and "deny-list" in checks["history_readable"]["message"]
+    missing = config + ".missing"
+    code, _, err = run(capsys, "runtime", "go-rollback-drill-schedule", *BASE, "--connector-config", missing)
+    assert code == 2 and "connector config" in err and "file not found" in err

@@ -21,12 +21,19 @@ from . import output
 EXIT_INTERNAL = 70
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from . import admin, runtime, serve
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The ``cavra`` parser. When ``argv`` starts with a read-only runtime command, only that command's
+    parser is built: the other commands' modules are never imported (the read path starts faster)."""
+    from . import runtime
 
     parser = argparse.ArgumentParser(prog="cavra", description="CAVRA rollback-drill schedules and notifications")
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    if len(argv) > 1 and argv[0] == "runtime" and argv[1] in runtime.READ_ONLY:
+        runtime.add_commands(commands, only=argv[1])
+        return parser
+    from . import admin, serve
+
     runtime.add_commands(commands)
     admin.add_commands(commands)
     serve.add_commands(commands)
@@ -40,7 +47,8 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         code: int = args.handler(args)

@@ -1,15 +1,25 @@
-"""``cavra runtime ...``: schedule, history, plan (read-only) and the commands that deliver."""
+"""``cavra runtime ...``: schedule, history, plan (read-only) and the commands that deliver.
+
+The schedule and history commands import only the evaluation core (no connector plugins, no
+delivery, no store), so they start about as fast as a bare ``import pydantic``.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from .. import service, settings
+from .. import settings
 from ..timeutil import parse_aware, utcnow
 from . import output
 
+if TYPE_CHECKING:
+    from .. import service
+    from ..connectors import RawConfig
+
 EXIT_NEEDS_ATTENTION = 1
+READ_ONLY = ("go-rollback-drills", "go-rollback-drill-schedule", "go-rollback-drill-notification-plan")
 
 
 def _common(p: argparse.ArgumentParser, *, schedule: bool = True) -> None:
@@ -30,30 +40,36 @@ def _plan_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="notify even a healthy schedule / within the repeat interval")
 
 
-def add_commands(commands: Any) -> None:
+def add_commands(commands: Any, only: str | None = None) -> None:
+    """Add ``cavra runtime`` and its commands; with ``only`` (one of ``READ_ONLY``), just that one."""
     runtime = commands.add_parser("runtime", help="rollback drill schedules and notifications")
     sub = runtime.add_subparsers(dest="runtime_command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("go-rollback-drills", help="evaluate the rollback drill history")
-    _common(p, schedule=False)
-    p.set_defaults(handler=cmd_drills)
+    if only in (None, "go-rollback-drills"):
+        p = sub.add_parser("go-rollback-drills", help="evaluate the rollback drill history")
+        _common(p, schedule=False)
+        p.set_defaults(handler=cmd_drills)
 
-    p = sub.add_parser("go-rollback-drill-schedule", help="evaluate the rollback drill schedule")
-    _common(p)
-    p.set_defaults(handler=cmd_schedule)
+    if only in (None, "go-rollback-drill-schedule"):
+        p = sub.add_parser("go-rollback-drill-schedule", help="evaluate the rollback drill schedule")
+        _common(p)
+        p.set_defaults(handler=cmd_schedule)
 
-    p = sub.add_parser("go-rollback-drill-notification-plan", help="build the notification plan (sends nothing)")
-    _common(p)
-    _plan_flags(p)
-    p.set_defaults(handler=cmd_plan)
+    if only in (None, "go-rollback-drill-notification-plan"):
+        p = sub.add_parser("go-rollback-drill-notification-plan", help="build the notification plan (sends nothing)")
+        _common(p)
+        _plan_flags(p)
+        p.set_defaults(handler=cmd_plan)
 
+    if only is not None:
+        return
     from . import delivering, serve
 
     delivering.add_commands(sub, _common, _plan_flags)
     serve.add_gate_command(sub, _common)
 
 
-def context_from(args: argparse.Namespace) -> service.Context:
+def _resolve(args: argparse.Namespace) -> tuple[settings.Settings, datetime]:
     resolved = settings.resolve(
         mode=args.mode,
         history_path=args.rollback_drill_history_path,
@@ -62,15 +78,30 @@ def context_from(args: argparse.Namespace) -> service.Context:
         max_age_days=args.rollback_drill_max_age_days,
         connector_config_path=args.connector_config,
     )
-    now = parse_aware(args.now, "--now") if args.now else utcnow()
-    return service.context(resolved, now)
+    return resolved, parse_aware(args.now, "--now") if args.now else utcnow()
+
+
+def context_from(args: argparse.Namespace) -> service.Context:
+    from .. import service
+
+    return service.context(*_resolve(args))
+
+
+def _connector_config(resolved: settings.Settings) -> RawConfig | None:
+    """The private connector config when one is given: its customer deny-list and connector names."""
+    if resolved.connector_config_path is None:
+        return None
+    from ..connectors import read_config
+
+    return read_config(resolved.connector_config_path)
 
 
 def cmd_drills(args: argparse.Namespace) -> int:
     from ..history import history_report
 
-    ctx = context_from(args)
-    report = history_report(ctx.settings, ctx.now, ctx.deny_names)
+    resolved, now = _resolve(args)
+    config = _connector_config(resolved)
+    report = history_report(resolved, now, config.deny_names if config else [])
     if args.json:
         output.emit_json(report)
     else:
@@ -85,7 +116,13 @@ def cmd_drills(args: argparse.Namespace) -> int:
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    report = service.schedule_report(context_from(args))
+    """The same evaluation as ``service.schedule_report``, without importing the delivery side."""
+    from ..schedule import evaluate_schedule
+
+    resolved, now = _resolve(args)
+    config = _connector_config(resolved)
+    report = evaluate_schedule(resolved, now, deny_names=config.deny_names if config else None,
+                               configured_connectors=config.names if config else None)
     payload = report.as_dict()
     if args.json:
         output.emit_json(payload)
@@ -100,6 +137,8 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def plan_from(args: argparse.Namespace, ctx: service.Context, **kwargs: Any) -> dict[str, Any]:
+    from .. import service
+
     report = service.schedule_report(ctx)
     policy = service.routing_policy(ctx, path=args.routing_policy)
     return service.notification_plan(ctx, report, policy, providers=args.provider, force=args.force, **kwargs)
