@@ -47,7 +47,8 @@ T = TypeVar("T")
 def _model(cls: type[T]) -> type[T]:
     """A dataclass, so that pydantic can describe it. Instances only come from validation (which sets
     ``__dict__`` directly), so no ``__init__``, ``__repr__`` or ``__eq__`` is generated: that is most of
-    the cost of a dataclass at import time."""
+    the cost of a dataclass at import time (and each model has a docstring, or the dataclass would
+    derive one from its signature, which is slow)."""
     return dataclass(init=False, repr=False, eq=False)(cls)
 
 
@@ -74,6 +75,8 @@ class _Public:
 
 @_model
 class _Window(_Public):
+    """A time window: ``start_at <= now < end_at``."""
+
     start_at: AwareDatetime
     end_at: AwareDatetime
     reason: str | None = None
@@ -85,6 +88,8 @@ class _Window(_Public):
 
 @_model
 class Drill(_Public):
+    """One rollback drill (SPEC §2.1)."""
+
     drill_id: str
     executed_at: AwareDatetime
     actor: str | None = None
@@ -100,6 +105,8 @@ class Drill(_Public):
 
 @_model
 class DrillHistory(_Public):
+    """``cavra.go-backend-rollback-drill-history.v1``."""
+
     schema_version: Literal["cavra.go-backend-rollback-drill-history.v1"]
     environment: str | None = None
     drills: list[Drill] = field(default_factory=list)
@@ -110,6 +117,8 @@ class DrillHistory(_Public):
 
 @_model
 class OwnerRoute(_Public):
+    """How one owner is notified: providers, acknowledgement minutes, escalation owner."""
+
     providers: list[str] | None = None
     acknowledgement_minutes: PositiveInt | None = None
     escalation_owner: str | None = None
@@ -117,6 +126,8 @@ class OwnerRoute(_Public):
 
 @_model
 class MaintenanceWindow(_Window):
+    """No notification while active, for the owners, providers and schedules it names (empty: all)."""
+
     window_id: str
     owners: list[str] | None = None
     providers: list[str] | None = None
@@ -125,11 +136,15 @@ class MaintenanceWindow(_Window):
 
 @_model
 class OwnerCalendar(_Public):
+    """When one owner is unavailable."""
+
     unavailable_windows: list[_Window] = field(default_factory=list)
 
 
 @_model
 class _Routing(_Public):
+    """The routing keys a schedule and a routing policy share (SPEC §2.3)."""
+
     owner_routes: dict[str, OwnerRoute] | None = None
     maintenance_windows: list[MaintenanceWindow] | None = None
     owner_calendars: dict[str, OwnerCalendar] | None = None
@@ -137,6 +152,8 @@ class _Routing(_Public):
 
 @_model
 class DrillSchedule(_Routing):
+    """``cavra.go-backend-rollback-drill-schedule.v1`` (SPEC §2.2)."""
+
     schema_version: Literal["cavra.go-backend-rollback-drill-schedule.v1"]
     schedule_id: NonEmptyStr
     environment: str | None = None
@@ -150,6 +167,8 @@ class DrillSchedule(_Routing):
 
 @_model
 class RoutingPolicy(_Routing):
+    """``cavra.go-backend-rollback-drill-routing.v1``: overrides the schedule's routing keys (SPEC §2.3)."""
+
     schema_version: Literal["cavra.go-backend-rollback-drill-routing.v1"] | None = None
     acknowledgement_minutes: PositiveInt | None = None
     repeat_interval_minutes: PositiveInt | None = None
