@@ -14,10 +14,10 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
 from .errors import InputError, StoreError
 
@@ -30,6 +30,15 @@ BUSY_TIMEOUT_MS = 15_000
 
 ClaimResult = Literal["send", "settle", "in_flight", "already_delivered"]
 Timestamp = datetime | str
+
+
+class RouteClaim(NamedTuple):
+    """One route's key in the notification log, and the delivery key it would be sent with."""
+
+    occurrence: str
+    route_key: str
+    connector: str
+    delivery_key: str
 
 
 # --- time and JSON helpers -------------------------------------------------------------------
@@ -101,9 +110,19 @@ class EvidenceStore(Protocol):
         force: bool,
         lease_seconds: float,
     ) -> ClaimResult: ...
+    def claim_many(
+        self,
+        claims: Sequence[RouteClaim],
+        *,
+        now: datetime,
+        repeat_interval: timedelta,
+        force: bool,
+        lease_seconds: float,
+    ) -> list[ClaimResult]: ...
     def complete(
         self, *, occurrence: str, route_key: str, connector: str, outcome: str, completed_at: datetime
     ) -> None: ...
+    def record_deliveries(self, evidences: Sequence[dict[str, Any]]) -> None: ...
     def last_notified(self, occurrence: str, route_key: str) -> datetime | None: ...
     def pending_intents(self) -> list[dict[str, Any]]: ...
     def save_evidence(self, evidence: dict[str, Any]) -> str: ...
@@ -465,68 +484,113 @@ class SQLiteStore:
         force: bool,
         lease_seconds: float,
     ) -> ClaimResult:
+        claim = RouteClaim(occurrence, route_key, connector, delivery_key)
+        return self.claim_many(
+            [claim], now=now, repeat_interval=repeat_interval, force=force, lease_seconds=lease_seconds
+        )[0]
+
+    def claim_many(
+        self,
+        claims: Sequence[RouteClaim],
+        *,
+        now: datetime,
+        repeat_interval: timedelta,
+        force: bool,
+        lease_seconds: float,
+    ) -> list[ClaimResult]:
+        """Record the intent to send each route before it is sent, all in one transaction.
+
+        ``send``: first claim, or a new notification after the repeat interval (or ``force``);
+        ``settle``: an earlier claim's lease expired without an outcome, send again with the same key;
+        ``in_flight``: another run holds a live lease; ``already_delivered``: within the repeat interval.
+        """
         now_utc = to_utc(now, "now")
         now_s = _col(now_utc)
         lease = _col(now_utc + timedelta(seconds=lease_seconds))
-        key = (occurrence, route_key, connector)
         with self._write() as db:
-            row = db.execute(
-                "SELECT state, lease_until, delivered_at FROM notification_log"
-                " WHERE occurrence = ? AND route_key = ? AND connector = ?",
-                key,
-            ).fetchone()
-            if row is None:
-                db.execute(
-                    "INSERT INTO notification_log (occurrence, route_key, connector, delivery_key, state,"
-                    " claims, claimed_at, lease_until) VALUES (?, ?, ?, ?, 'sending', 1, ?, ?)",
-                    (*key, delivery_key, now_s, lease),
-                )
-                return "send"
-            state, lease_until, delivered_at = row
-            if state == "sending":
-                if lease_until is not None and lease_until > now_s:
-                    return "in_flight"
-                db.execute(
-                    "UPDATE notification_log SET claims = claims + 1, claimed_at = ?, lease_until = ?"
-                    " WHERE occurrence = ? AND route_key = ? AND connector = ?",
-                    (now_s, lease, *key),
-                )
-                return "settle"
-            if (
-                state == "delivered"
-                and not force
-                and delivered_at is not None
-                and now_utc < to_utc(delivered_at) + repeat_interval
-            ):
-                return "already_delivered"
+            return [self._claim(db, c, now_utc, now_s, lease, repeat_interval, force) for c in claims]
+
+    def _claim(
+        self,
+        db: sqlite3.Connection,
+        claim: RouteClaim,
+        now_utc: datetime,
+        now_s: str,
+        lease: str,
+        repeat_interval: timedelta,
+        force: bool,
+    ) -> ClaimResult:
+        key = (claim.occurrence, claim.route_key, claim.connector)
+        row = db.execute(
+            "SELECT state, lease_until, delivered_at FROM notification_log"
+            " WHERE occurrence = ? AND route_key = ? AND connector = ?",
+            key,
+        ).fetchone()
+        if row is None:
             db.execute(
-                "UPDATE notification_log SET state = 'sending', delivery_key = ?, claims = claims + 1,"
-                " claimed_at = ?, lease_until = ? WHERE occurrence = ? AND route_key = ? AND connector = ?",
-                (delivery_key, now_s, lease, *key),
+                "INSERT INTO notification_log (occurrence, route_key, connector, delivery_key, state,"
+                " claims, claimed_at, lease_until) VALUES (?, ?, ?, ?, 'sending', 1, ?, ?)",
+                (*key, claim.delivery_key, now_s, lease),
             )
             return "send"
+        state, lease_until, delivered_at = row
+        if state == "sending":
+            if lease_until is not None and lease_until > now_s:
+                return "in_flight"
+            db.execute(
+                "UPDATE notification_log SET claims = claims + 1, claimed_at = ?, lease_until = ?"
+                " WHERE occurrence = ? AND route_key = ? AND connector = ?",
+                (now_s, lease, *key),
+            )
+            return "settle"
+        if (
+            state == "delivered"
+            and not force
+            and delivered_at is not None
+            and now_utc < to_utc(delivered_at) + repeat_interval
+        ):
+            return "already_delivered"
+        db.execute(
+            "UPDATE notification_log SET state = 'sending', delivery_key = ?, claims = claims + 1,"
+            " claimed_at = ?, lease_until = ? WHERE occurrence = ? AND route_key = ? AND connector = ?",
+            (claim.delivery_key, now_s, lease, *key),
+        )
+        return "send"
 
     def complete(
         self, *, occurrence: str, route_key: str, connector: str, outcome: str, completed_at: datetime
     ) -> None:
+        with self._write() as db:
+            self._complete(db, (occurrence, route_key, connector), outcome, completed_at)
+
+    def _complete(
+        self, db: sqlite3.Connection, key: tuple[str, str, str], outcome: str, completed_at: Timestamp
+    ) -> None:
         done = _col(completed_at, "completed_at")
         success = outcome in SUCCESS_OUTCOMES
         state = "delivered" if success else "failed"
-        key = (occurrence, route_key, connector)
-        with self._write() as db:
-            cur = db.execute(
-                "UPDATE notification_log SET state = ?, outcome = ?, completed_at = ?, lease_until = NULL,"
-                " delivered_at = CASE WHEN ? THEN ? ELSE delivered_at END"
-                " WHERE occurrence = ? AND route_key = ? AND connector = ?",
-                (state, outcome, done, success, done, *key),
+        cur = db.execute(
+            "UPDATE notification_log SET state = ?, outcome = ?, completed_at = ?, lease_until = NULL,"
+            " delivered_at = CASE WHEN ? THEN ? ELSE delivered_at END"
+            " WHERE occurrence = ? AND route_key = ? AND connector = ?",
+            (state, outcome, done, success, done, *key),
+        )
+        if cur.rowcount == 0:
+            db.execute(
+                "INSERT INTO notification_log (occurrence, route_key, connector, delivery_key, state,"
+                " claims, claimed_at, delivered_at, outcome, completed_at)"
+                " VALUES (?, ?, ?, '', ?, 0, ?, ?, ?, ?)",
+                (*key, state, done, done if success else None, outcome, done),
             )
-            if cur.rowcount == 0:
-                db.execute(
-                    "INSERT INTO notification_log (occurrence, route_key, connector, delivery_key, state,"
-                    " claims, claimed_at, delivered_at, outcome, completed_at)"
-                    " VALUES (?, ?, ?, '', ?, 0, ?, ?, ?, ?)",
-                    (*key, state, done, done if success else None, outcome, done),
-                )
+
+    def record_deliveries(self, evidences: Sequence[dict[str, Any]]) -> None:
+        """Each route's evidence and its outcome in the notification log, all in one transaction."""
+        prepared = [(e, self._evidence_row(e)[1]) for e in evidences]
+        with self._write() as db:
+            for evidence, fields in prepared:
+                self._insert_record(db, **fields)
+                key = (evidence["occurrence"], evidence["route_key"], evidence["connector"])
+                self._complete(db, key, evidence["outcome"], evidence["completed_at"])
 
     def last_notified(self, occurrence: str, route_key: str) -> datetime | None:
         with self._read() as db:

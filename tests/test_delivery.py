@@ -27,6 +27,7 @@ from cavra_notify.cli import main
 from cavra_notify.delivery import Options, Result, deliver_plan
 from cavra_notify.plugins import PluginInfo, Registry, reset_registry
 from cavra_notify.provider import DeliveryRequest, Provider, Receipt
+from cavra_notify.store import SQLiteStore, open_store
 from cavra_notify.testkit import FakeReceiver, Request, Response, closed_port
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -345,6 +346,53 @@ def test_evidence_shape_and_idempotency_key(tmp_path: Path, registry: Registry, 
     assert sent.json()["route"]["owner"] == OWNER
     again = deliver_plan(plan, connectors, registry, FAST)
     assert again.evidence[0]["delivery_key"] == evidence["delivery_key"]
+
+
+class CountingStore(SQLiteStore):
+    """The real SQLite store, counting its write transactions and checking what the hook sees."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.writes: list[str] = []
+        self.stored: set[str] = set()
+
+    def claim_many(self, claims: Any, **kwargs: Any) -> Any:
+        self.writes.append(f"claim {len(claims)}")
+        return super().claim_many(claims, **kwargs)
+
+    def record_deliveries(self, evidences: Any) -> None:
+        self.writes.append(f"record {len(evidences)}")
+        super().record_deliveries(evidences)
+        self.stored |= {e["evidence_id"] for e in evidences}
+
+
+def test_claims_and_outcomes_are_written_in_batches_before_the_hook_sees_them(tmp_path: Path) -> None:
+    store = CountingStore(tmp_path / "evidence.db")
+    seen: list[bool] = []
+
+    class Observer:
+        @hookimpl
+        def cavra_delivery_recorded(self, evidence: dict[str, Any]) -> None:
+            seen.append(evidence["evidence_id"] in store.stored)
+
+    registry = toy_registry(Provider("instant", ToySettings, instant))
+    registry.add(Observer(), PluginInfo("observer", "test-observer", "0"))
+    reset_registry(registry)
+    owners = [f"owner-{i:03d}" for i in range(200)]
+    try:
+        plan, connectors = plan_and_connectors(tmp_path, {"toy": toy("instant")}, owners=owners)
+    finally:
+        reset_registry(None)
+    result = deliver_plan(plan, connectors, registry, FAST, store=store)
+
+    assert result.outcome == "delivered" and len(result.evidence) == 200
+    assert store.writes[0] == "claim 200", "every route is claimed, in one transaction, before any is sent"
+    recorded = [int(w.split()[1]) for w in store.writes[1:]]
+    assert sum(recorded) == 200 and len(recorded) < 200 / 4, store.writes
+    assert seen == [True] * 200, "the hook sees each record once, after it is stored"
+    assert store.pending_intents() == []
+    again = deliver_plan(plan, connectors, registry, FAST, store=open_store(tmp_path / "evidence.db"))
+    assert again.outcome == "nothing_to_deliver" and len(again.skipped) == 200
 
 
 # --- concurrency ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from cavra_notify.store import (
     DEFAULT_DB_ENV,
     SCHEMA_VERSION,
     EvidenceStore,
+    RouteClaim,
     SQLiteStore,
     default_db_path,
     open_store,
@@ -153,6 +154,43 @@ def test_last_notified_is_latest_success_across_connectors(store: SQLiteStore) -
 def test_claim_rejects_naive_now(store: SQLiteStore) -> None:
     with pytest.raises(InputError, match="no UTC offset"):
         claim(store, datetime(2025, 3, 1, 9, 0))
+
+
+def test_claim_many_decides_each_route_in_one_transaction(store: SQLiteStore) -> None:
+    claim(store, T0, key="held")
+    claim(store, T0, key="done")
+    complete(store, T0, key="done")
+    routes = [RouteClaim("sched-a@2025-03-10", key, "slack-main", f"dk-{key}") for key in ("new", "held", "done")]
+    changes = store._conn.total_changes
+    results = store.claim_many(routes, now=T0 + timedelta(seconds=1), repeat_interval=DAY, force=False,
+                               lease_seconds=60)
+    assert results == ["send", "in_flight", "already_delivered"]
+    assert store._conn.total_changes - changes == 1, "only the new route was written"
+    assert {i["route_key"] for i in store.pending_intents()} == {"held", "new"}
+
+
+def test_claim_many_is_all_or_nothing(store: SQLiteStore) -> None:
+    routes = [RouteClaim("sched-a@2025-03-10", "r1", "slack-main", "dk-1"),
+              RouteClaim("sched-a@2025-03-10", "r2", "slack-main", None)]  # type: ignore[arg-type]
+    with pytest.raises(StoreError):
+        store.claim_many(routes, now=T0, repeat_interval=DAY, force=False, lease_seconds=60)
+    assert store.pending_intents() == [], "the first claim was rolled back with the failed second"
+
+
+def test_record_deliveries_stores_evidence_and_settles_the_log_together(store: SQLiteStore) -> None:
+    for key in ("r1", "r2"):
+        claim(store, T0, key=key)
+    records = [{"evidence_id": f"ev-{key}", "schedule_id": "sched-a", "occurrence": "sched-a@2025-03-10",
+                "route_key": key, "connector": "slack-main", "provider": "slack", "outcome": outcome,
+                "completed_at": "2025-03-01T09:00:05Z"} for key, outcome in (("r1", "delivered"), ("r2", "failed"))]
+    store.record_deliveries(records)
+    assert store.pending_intents() == []
+    assert {r["id"]: r["outcome"] for r in store.history(kind="delivery")} == {"ev-r1": "delivered",
+                                                                             "ev-r2": "failed"}
+    assert store.last_notified("sched-a@2025-03-10", "r1") == T0 + timedelta(seconds=5)
+    assert store.last_notified("sched-a@2025-03-10", "r2") is None
+    assert claim(store, T0 + timedelta(seconds=6), key="r1") == "already_delivered"
+    assert claim(store, T0 + timedelta(seconds=6), key="r2") == "send"
 
 
 def _claim_worker(path: str, keys: list[str], barrier: Any, results: Any) -> None:
