@@ -16,6 +16,7 @@ MASK = "[REDACTED]"
 MIN_SECRET_LENGTH = 4
 _URL = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*)://([^\s\"'<>]+)")
 _AUTH = re.compile(r"\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{6,}", re.I)
+_SHORTEST_AUTH = len("token") + 1 + 6
 
 
 def redact_url(url: str) -> str:
@@ -51,8 +52,11 @@ class Redactor:
     def text(self, value: str) -> str:
         if self._pattern is not None:
             value = self._pattern.sub(MASK, value)
-        value = _AUTH.sub(lambda m: f"{m.group(1)} {MASK}", value)
-        return _URL.sub(lambda m: _reduce(m.group(0)), value)
+        if len(value) >= _SHORTEST_AUTH:
+            value = _AUTH.sub(lambda m: f"{m.group(1)} {MASK}", value)
+        if "://" in value:
+            value = _URL.sub(lambda m: _reduce(m.group(0)), value)
+        return value
 
     def value(self, data: Any) -> Any:
         """Redact strings anywhere inside dicts, lists and tuples."""
