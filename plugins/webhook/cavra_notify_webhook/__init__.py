@@ -27,6 +27,7 @@ from .signing import sign, verify_signature
 
 __all__ = ["PROVIDER", "WebhookSettings", "aclose", "deliver", "sign", "verify_signature"]
 
+USER_AGENT = "cavra-notify-webhook"
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _MANAGED = {"content-type", "content-length", "host", "idempotency-key", "transfer-encoding"}
 _CREDENTIALS = {"authorization", "proxy-authorization", "cookie"}
@@ -110,6 +111,7 @@ def encode_event(event: Mapping[str, Any]) -> bytes:
 
 def build_headers(settings: WebhookSettings, delivery_key: str, body: bytes, now: float) -> dict[str, str]:
     headers = {
+        "User-Agent": USER_AGENT,
         **settings.headers,
         "Content-Type": "application/json",
         "Idempotency-Key": delivery_key,
@@ -134,11 +136,11 @@ async def deliver(request: DeliveryRequest) -> Receipt:
     url = settings.url.get_secret_value()
     body = encode_event(request.event)
     headers = build_headers(settings, request.delivery_key, body, time.time())
-    _http.sent_urls.add(url)
+    parsed_url = _http.sent_urls.add(url)
     http = await _http.client()
     try:
         async with asyncio.timeout(request.timeout):
-            response = await http.post(url, content=body, headers=headers, timeout=request.timeout)
+            response = await http.send(httpx.Request("POST", parsed_url, content=body, headers=headers))
     except (httpx.HTTPError, TimeoutError, OSError) as exc:
         raise _failure(exc) from None
     status = response.status_code

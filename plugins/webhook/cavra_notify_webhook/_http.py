@@ -1,8 +1,8 @@
 """One shared ``httpx.AsyncClient`` per running event loop, closed when that loop shuts down.
 
-Connections are reused across the concurrent deliveries of one run. The pool is larger than the
-provider's concurrency bound so that requests never queue inside httpcore's pool, whose
-bookkeeping grows quadratically with the number of waiting requests. A client is never shared
+Connections are reused across the concurrent deliveries of one run, through the plugin's own small
+keep-alive transport (:mod:`._transport`), which keeps at most the provider's concurrency bound of
+idle connections per origin. A client is never shared
 between event loops: it is created inside the loop that uses it and closed by the loop's
 ``shutdown_asyncgens`` step (which ``asyncio.run`` performs), or explicitly with :func:`aclose`.
 
@@ -22,10 +22,9 @@ import httpx
 
 from cavra_notify.redact import MASK, redact_url
 
+from ._transport import Transport
+
 CONCURRENCY = 32
-LIMITS = httpx.Limits(
-    max_connections=2 * CONCURRENCY, max_keepalive_connections=CONCURRENCY, keepalive_expiry=30.0
-)
 
 _clients: weakref.WeakKeyDictionary[
     asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, AsyncGenerator[None, None]]
@@ -48,7 +47,7 @@ async def client() -> httpx.AsyncClient:
     entry = _clients.get(loop)
     if entry is not None and not entry[0].is_closed:
         return entry[0]
-    http = httpx.AsyncClient(limits=LIMITS, follow_redirects=False, trust_env=False)
+    http = httpx.AsyncClient(transport=Transport(max_idle=CONCURRENCY), follow_redirects=False, trust_env=False)
     closer = _closer(http)
     _clients[loop] = (http, closer)
     await closer.__anext__()  # registers with the loop, so shutdown_asyncgens closes the client
@@ -66,9 +65,15 @@ class _RedactSentUrls(logging.Filter):
     def __init__(self) -> None:
         super().__init__()
         self.urls: set[str] = set()
+        self._parsed: dict[str, httpx.URL] = {}
 
-    def add(self, url: str) -> None:
-        self.urls.add(str(httpx.URL(url)))
+    def add(self, url: str) -> httpx.URL:
+        """Remember ``url`` as sent-to (for the log filter) and return it parsed, once per URL."""
+        parsed = self._parsed.get(url)
+        if parsed is None:
+            parsed = self._parsed[url] = httpx.URL(url)
+            self.urls.add(str(parsed))
+        return parsed
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.urls and isinstance(record.args, tuple):
