@@ -215,7 +215,8 @@ class Dispatcher:
                                       dict(route), key, budget, number)
             began = time.monotonic()
             try:
-                receipt, failure = await asyncio.wait_for(_call(provider, request), budget), None
+                async with asyncio.timeout(budget):
+                    receipt, failure = await _call(provider, request), None
             except TimeoutError:
                 failure = DeliveryFailure(FailureClass.TIMEOUT, f"no answer within {budget:.1f}s")
             except Exception as exc:

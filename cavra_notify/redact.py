@@ -17,6 +17,7 @@ MIN_SECRET_LENGTH = 4
 _URL = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*)://([^\s\"'<>]+)")
 _AUTH = re.compile(r"\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{6,}", re.I)
 _SHORTEST_AUTH = len("token") + 1 + 6
+_SEEN_MAX, _SEEN_LONGEST = 4096, 256
 
 
 def redact_url(url: str) -> str:
@@ -38,6 +39,7 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self._seen: dict[str, str] = {}
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
@@ -48,8 +50,19 @@ class Redactor:
         if self._secrets:
             ordered = sorted(self._secrets, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+        self._seen.clear()
 
     def text(self, value: str) -> str:
+        if len(value) > _SEEN_LONGEST:
+            return self._text(value)
+        done = self._seen.get(value)
+        if done is None:  # evidence repeats the same ids and names in every record: remember them
+            if len(self._seen) >= _SEEN_MAX:
+                self._seen.clear()
+            done = self._seen[value] = self._text(value)
+        return done
+
+    def _text(self, value: str) -> str:
         if self._pattern is not None:
             value = self._pattern.sub(MASK, value)
         if len(value) >= _SHORTEST_AUTH:
@@ -59,11 +72,12 @@ class Redactor:
         return value
 
     def value(self, data: Any) -> Any:
-        """Redact strings anywhere inside dicts, lists and tuples."""
+        """Redact strings anywhere inside dicts, lists and tuples (keys included)."""
         if isinstance(data, str):
-            return self.text(data)
+            return self._seen.get(data) or self.text(data)
         if isinstance(data, dict):
-            return {self.text(str(k)): self.value(v) for k, v in data.items()}
+            seen = self._seen
+            return {seen.get(k) or self.text(str(k)): self.value(v) for k, v in data.items()}
         if isinstance(data, list | tuple):
             return [self.value(v) for v in data]
         return data
