@@ -1,6 +1,6 @@
 """The models of the public-safe metadata (SPEC §2), validated by pydantic v2.
 
-Each model is a frozen dataclass. pydantic generates the validation schema from these classes, and
+Each model is a read-only dataclass. pydantic generates the validation schema from these classes, and
 ``_schemas.py`` keeps that schema as generated data (``python -m cavra_notify.models`` rewrites it; a
 test fails when it is stale), so a read-only command validates with ``pydantic_core`` alone and never
 pays for building pydantic model classes. Unknown extra keys are kept (in ``__pydantic_extra__``, apart
