@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
-
 from .errors import ConfigError, InputError
 from .jsonfile import MAX_BYTES, json_path, parse_json
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from .plugins import Registry
 
 
@@ -111,6 +111,8 @@ def resolve_secret(value: Any, where: str) -> Any:
 
 def validate_connector(raw: RawConfig, name: str, registry: Registry) -> Connector:
     """Resolve secret refs and validate one connector against its plugin's settings model."""
+    from pydantic import ValidationError
+
     from .provider import secret_field_names
 
     where = f"connector {name!r}"

@@ -14,9 +14,10 @@ import enum
 import typing
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, SecretStr
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 class FailureClass(enum.StrEnum):
@@ -129,6 +130,8 @@ class Provider:
 
 def secret_field_names(model: type[BaseModel]) -> list[str]:
     """The fields of a settings model that are secrets (typed ``SecretStr`` or ``SecretStr | None``)."""
+    from pydantic import SecretStr
+
     names = []
     for name, info in model.model_fields.items():
         annotation = info.annotation

@@ -59,3 +59,11 @@ def test_schedule_and_history_skip_pydantic_models_and_delivery(command: str) ->
     modules = imported(command)
     assert "pydantic_core" in modules and "cavra_notify._schemas" in modules
     assert within(modules, LIGHT_FORBIDDEN) == []
+
+
+def test_the_plan_command_skips_pydantic_models_and_delivery() -> None:
+    modules = imported("go-rollback-drill-notification-plan")
+    heavy = ["pydantic", "pluggy", "annotated_types", "importlib.metadata", "cavra_notify.plugins",
+             "cavra_notify.delivery", "cavra_notify.store", "cavra_notify.cli.delivering"]
+    assert "cavra_notify.plan" in modules
+    assert within(modules, heavy) == []
