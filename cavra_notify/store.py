@@ -198,6 +198,14 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX idx_log_state ON notification_log (state)",
         ),
     ),
+    (
+        2,
+        (  # deliveries are filtered by connector name as well as by provider plugin
+            "ALTER TABLE records ADD COLUMN connector TEXT",
+            "UPDATE records SET connector = json_extract(payload, '$.connector') WHERE kind = 'delivery'",
+            "CREATE INDEX idx_records_connector ON records (connector, recorded_at)",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -386,6 +394,7 @@ class SQLiteStore:
         recorded_at: str,
         schedule_id: str | None = None,
         provider: str | None = None,
+        connector: str | None = None,
         outcome: str | None = None,
         failure_class: str | None = None,
         occurrence: str | None = None,
@@ -401,10 +410,10 @@ class SQLiteStore:
                 raise StoreError(f"{kind} {record_id} is already recorded with different content")
             return None
         cur = db.execute(
-            "INSERT INTO records (kind, id, schedule_id, provider, outcome, failure_class, occurrence,"
-            " route_key, plan_id, recorded_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (kind, record_id, schedule_id, provider, outcome, failure_class, occurrence, route_key,
-             plan_id, recorded_at, payload),
+            "INSERT INTO records (kind, id, schedule_id, provider, connector, outcome, failure_class,"
+            " occurrence, route_key, plan_id, recorded_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (kind, record_id, schedule_id, provider, connector, outcome, failure_class, occurrence,
+             route_key, plan_id, recorded_at, payload),
         )
         return cur.lastrowid
 
@@ -623,6 +632,7 @@ class SQLiteStore:
             "recorded_at": _col(when, "evidence completed_at"),
             "schedule_id": evidence["schedule_id"],
             "provider": evidence.get("provider"),
+            "connector": evidence.get("connector"),
             "outcome": evidence["outcome"],
             "failure_class": evidence.get("failure_class"),
             "occurrence": evidence.get("occurrence"),
@@ -734,7 +744,12 @@ class SQLiteStore:
             args += [schedule_id, schedule_id]
         # Only the most selective filter drives an index (schedule, provider, outcome, kind); the
         # unary + keeps SQLite from switching to a broad index such as kind when it has no statistics.
-        for column, value in (("provider", provider), ("outcome", outcome), ("kind", kind)):
+        if provider is not None:  # a provider plugin's name, or a connector's (deliveries only)
+            plus = "+" if indexed else ""
+            where.append(f"({plus}provider = ? OR {plus}connector = ?)")
+            args += [provider, provider]
+            indexed = True
+        for column, value in (("outcome", outcome), ("kind", kind)):
             if value is not None:
                 where.append(f"{'+' if indexed else ''}{column} = ?")
                 args.append(value)

@@ -435,6 +435,28 @@ def test_history_filters(filled: SQLiteStore) -> None:
     assert filled.history(schedule_id="nope") == []
 
 
+def test_the_provider_filter_matches_a_connector_name_too(filled: SQLiteStore) -> None:
+    by_plugin = filled.history(schedule_id="sched-a", provider="jira", kind="delivery")
+    by_connector = filled.history(schedule_id="sched-a", provider="jira-main", kind="delivery")
+    assert [r["id"] for r in by_connector] == [r["id"] for r in by_plugin] == [
+        "ev-sched-a-jira-4", "ev-sched-a-jira-2", "ev-sched-a-jira-0"]
+    assert filled.history(provider="jira-other") == []
+    assert "SCAN records" not in " | ".join(filled.explain_history(provider="jira-main"))
+
+
+def test_migration_2_fills_the_connector_of_existing_deliveries(tmp_path: Path) -> None:
+    path = tmp_path / "evidence.db"
+    with open_store(path) as store:
+        store.save_evidence(evidence("sched-a", 1, T0, provider="jira"))
+    raw = sqlite3.connect(path)  # back to a version-1 store holding that delivery
+    raw.executescript("DROP INDEX idx_records_connector; ALTER TABLE records DROP COLUMN connector;"
+                      " DELETE FROM schema_version WHERE version = 2;")
+    raw.close()
+    with open_store(path) as store:
+        assert [r["id"] for r in store.history(provider="jira-main")] == ["ev-sched-a-jira-1"]
+        assert store.export("sched-a")["records"][0]["provider"] == "jira"
+
+
 def test_history_rejects_bad_filters(filled: SQLiteStore) -> None:
     with pytest.raises(InputError, match="unknown evidence kind 'deliveries'"):
         filled.history(kind="deliveries")

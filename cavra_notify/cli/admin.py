@@ -25,8 +25,9 @@ def add_commands(commands: Any) -> None:
     evidence = commands.add_parser("evidence", help="audit evidence: list, export, verify")
     sub = evidence.add_subparsers(dest="evidence_command", required=True, metavar="COMMAND")
     p = sub.add_parser("list", help="plans, deliveries, acks and escalation plans, newest first")
-    for flag in ("--schedule-id", "--provider", "--kind", "--outcome", "--since", "--until"):
+    for flag in ("--schedule-id", "--kind", "--outcome", "--since", "--until"):
         p.add_argument(flag)
+    p.add_argument("--provider", help="a provider plugin (webhook) or a connector name (webhook-audit)")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--json", action="store_true")
     p.add_argument("--evidence-db")
