@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,3 +39,13 @@ def schedule_doc() -> dict[str, Any]:
 @pytest.fixture
 def history_doc() -> dict[str, Any]:
     return copy.deepcopy(example("history.json"))
+
+
+@pytest.fixture(autouse=True)
+def restore_log_filters() -> Iterator[None]:
+    """Delivery installs a redacting filter on the root logger's handlers; pytest reuses its capture
+    handlers across tests, so put their filters back afterwards."""
+    saved = {handler: list(handler.filters) for handler in logging.getLogger().handlers}
+    yield
+    for handler, filters in saved.items():
+        handler.filters[:] = filters

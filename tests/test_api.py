@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -95,16 +94,6 @@ class Deployment:
     @property
     def secrets(self) -> list[str]:
         return [self.token, self.signing, self.url_secret]
-
-
-@pytest.fixture(autouse=True)
-def restore_log_filters() -> Iterator[None]:
-    """Delivery installs a redacting filter on the root logger's handlers; pytest reuses its capture
-    handlers across tests, so put their filters back afterwards."""
-    saved = {handler: list(handler.filters) for handler in logging.getLogger().handlers}
-    yield
-    for handler, filters in saved.items():
-        handler.filters[:] = filters
 
 
 @pytest.fixture(scope="module")

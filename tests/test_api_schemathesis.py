@@ -7,7 +7,6 @@ against a server whose schedule is stale and whose one connector delivers to a l
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -33,16 +32,6 @@ from .conftest import NOW, ROOT  # noqa: E402
 
 TOKEN = "api-" + "canary" + "0f3c9a7e5b1d4c2a"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-
-
-@pytest.fixture(autouse=True)
-def restore_log_filters() -> Iterator[None]:
-    """Delivery installs a redacting filter on the root logger's handlers; pytest reuses its capture
-    handlers across tests, so put their filters back afterwards."""
-    saved = {handler: list(handler.filters) for handler in logging.getLogger().handlers}
-    yield
-    for handler, filters in saved.items():
-        handler.filters[:] = filters
 
 
 @pytest.fixture(scope="module")

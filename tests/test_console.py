@@ -4,7 +4,6 @@ Chromium (Playwright) against a uvicorn server whose store was filled through th
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import socket
@@ -154,14 +153,6 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(10)
         self.sock.close()
-
-
-@pytest.fixture(autouse=True)
-def restore_log_filters() -> Iterator[None]:
-    saved = {handler: list(handler.filters) for handler in logging.getLogger().handlers}
-    yield
-    for handler, filters in saved.items():
-        handler.filters[:] = filters
 
 
 @pytest.fixture(scope="module")
