@@ -49,7 +49,7 @@ class Options:
     lease_seconds: float = 300.0
 
 
-@dataclass
+@dataclass(repr=False)
 class Result:
     """The overall outcome plus one evidence record per attempted route (and skipped ones)."""
 
@@ -59,6 +59,9 @@ class Result:
     evidence: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     redactor: Redactor = field(default_factory=Redactor)
+
+    def __repr__(self) -> str:  # short: asyncio formats the run's task (and so its result) on exit
+        return f"Result(outcome={self.outcome!r}, evidence={len(self.evidence)}, skipped={len(self.skipped)})"
 
     @property
     def exit_code(self) -> int:

@@ -402,20 +402,19 @@ class SQLiteStore:
         plan_id: str | None = None,
     ) -> int | None:
         """Insert once; a repeat with identical content is a no-op, a conflicting one an error."""
-        existing = db.execute(
-            "SELECT payload FROM records WHERE kind = ? AND id = ?", (kind, record_id)
-        ).fetchone()
-        if existing is not None:
-            if existing[0] != payload and kind != "plan":
-                raise StoreError(f"{kind} {record_id} is already recorded with different content")
-            return None
         cur = db.execute(
             "INSERT INTO records (kind, id, schedule_id, provider, connector, outcome, failure_class,"
-            " occurrence, route_key, plan_id, recorded_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " occurrence, route_key, plan_id, recorded_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (kind, id) DO NOTHING",
             (kind, record_id, schedule_id, provider, connector, outcome, failure_class, occurrence,
              route_key, plan_id, recorded_at, payload),
         )
-        return cur.lastrowid
+        if cur.rowcount:
+            return cur.lastrowid
+        existing = db.execute("SELECT payload FROM records WHERE kind = ? AND id = ?", (kind, record_id)).fetchone()
+        if existing[0] != payload and kind != "plan":
+            raise StoreError(f"{kind} {record_id} is already recorded with different content")
+        return None
 
     # plans
 
@@ -622,7 +621,8 @@ class SQLiteStore:
 
     def _evidence_row(self, evidence: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         evidence = dict(evidence)
-        evidence.setdefault("evidence_id", f"ev-{uuid.uuid4().hex}")
+        if "evidence_id" not in evidence:
+            evidence["evidence_id"] = f"ev-{uuid.uuid4().hex}"
         _required(evidence, "delivery evidence", "evidence_id", "schedule_id", "route_key", "outcome")
         when = evidence.get("completed_at") or evidence.get("started_at") or datetime.now(UTC)
         fields = {
