@@ -154,15 +154,15 @@ class _Malformed(Exception):
 class Transport(httpx.AsyncBaseTransport):
     """Keep-alive HTTP/1.1 for ``http://`` and ``https://`` URLs; no proxies, no HTTP/2."""
 
-    def __init__(self, max_idle: int = 32) -> None:
-        self.max_idle = max_idle
+    def __init__(self, max_idle: int = 32, tls: ssl.SSLContext | None = None) -> None:
+        self.max_idle, self.tls = max_idle, tls
         self._idle: defaultdict[Origin, list[_Connection]] = defaultdict(list)
 
     async def _connect(self, origin: Origin, request: httpx.Request) -> _Connection:
         scheme, host, port = origin
         try:
             reader, writer = await asyncio.open_connection(
-                host, port, ssl=_tls() if scheme == "https" else None, limit=_READ
+                host, port, ssl=(self.tls or _tls()) if scheme == "https" else None, limit=_READ
             )
         except ssl.SSLError as exc:
             raise httpx.ConnectError(f"TLS handshake failed ({exc.reason})", request=request) from None

@@ -5,11 +5,13 @@ dropped by the server, answers that never come, oversized and malformed answers.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
+import trustme
 from cavra_notify_webhook._transport import MAX_BODY, Transport
 
 from cavra_notify.failures import classify_exception
@@ -191,4 +193,28 @@ def test_connection_refused_is_a_connect_error() -> None:
         return caught.value
 
     error = asyncio.run(work())
+    assert classify_exception(error).failure_class is FailureClass.CONNECTION
+
+
+def test_https_with_a_trusted_certificate_and_a_clear_error_for_an_untrusted_one() -> None:
+    ca = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_tls)
+    client_tls = ssl.create_default_context()
+    ca.configure_trust(client_tls)
+    server = Server(ok)
+
+    async def work() -> tuple[list[int], BaseException]:
+        listener = await asyncio.start_server(server.handle, "127.0.0.1", 0, ssl=server_tls)
+        url = f"https://127.0.0.1:{listener.sockets[0].getsockname()[1]}/hook"
+        async with listener:
+            async with httpx.AsyncClient(transport=Transport(tls=client_tls)) as client:
+                statuses = [(await post(client, url)).status_code for _ in range(3)]
+            async with httpx.AsyncClient(transport=Transport()) as client:  # the system's trust store
+                with pytest.raises(httpx.ConnectError, match="TLS handshake failed") as caught:
+                    await post(client, url)
+        return statuses, caught.value
+
+    statuses, error = asyncio.run(work())
+    assert statuses == [200, 200, 200] and server.connections == 1, "one kept-alive TLS connection"
     assert classify_exception(error).failure_class is FailureClass.CONNECTION
