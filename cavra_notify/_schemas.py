@@ -14,6 +14,8 @@ from .models import (
     post_init,
 )
 
+PYDANTIC_CORE_VERSION = '2.50.5'
+
 MODELS: list[dict[str, Any]] = [
     {
         'type': 'model',

@@ -202,10 +202,18 @@ def post_init(model: _Public) -> _Public:
 def _validator(name: str) -> SchemaValidator:
     from pydantic_core import SchemaValidator
 
-    from ._schemas import MODELS
-
     return SchemaValidator({"type": "definitions", "schema": {"type": "definition-ref", "schema_ref": name},
-                            "definitions": MODELS})
+                            "definitions": _definitions()})
+
+
+def _definitions() -> list[dict[str, Any]]:
+    """The generated schema, or, under another pydantic-core than it was generated with, a fresh one
+    (slower: it builds pydantic's schema at run time, but always what the installed pydantic means)."""
+    from pydantic_core import __version__
+
+    from . import _schemas
+
+    return _schemas.MODELS if __version__ == _schemas.PYDANTIC_CORE_VERSION else model_schemas()
 
 
 def validate(model: type[M], document: Any, where: str) -> M:
@@ -286,12 +294,15 @@ def _class_name(ref: str) -> str:
 
 def schema_module() -> str:
     """The source of ``_schemas.py``."""
+    from pydantic_core import __version__
+
     schemas = model_schemas()
     names = sorted({"post_init", *(s["ref"] for s in schemas)})
     return (
         '"""Generated from models.py by ``python -m cavra_notify.models``: do not edit."""\n\n'
         "from typing import Any\n\n"
         "from .models import (\n" + "".join(f"    {name},\n" for name in names) + ")\n\n"
+        f"PYDANTIC_CORE_VERSION = {__version__!r}\n\n"
         f"MODELS: list[dict[str, Any]] = {_render(schemas, 0)}\n"
     )
 

@@ -213,8 +213,34 @@ def test_naive_drill_timestamp_is_rejected(write_json: Write, history_doc: dict[
 
 
 def test_generated_schema_is_current() -> None:
-    """``_schemas.py`` is what pydantic generates from models.py today."""
-    from cavra_notify.models import schema_module
+    """``_schemas.py`` is what the installed pydantic generates from models.py (under another
+    pydantic-core the generated file is not used: see the next test)."""
+    from pydantic_core import __version__
 
+    from cavra_notify import _schemas
+    from cavra_notify.models import _definitions, schema_module
+
+    if __version__ != _schemas.PYDANTIC_CORE_VERSION:
+        assert _definitions() is not _schemas.MODELS
+        return
+    assert _definitions() is _schemas.MODELS
     current = (Path(__file__).resolve().parents[1] / "cavra_notify" / "_schemas.py").read_text()
     assert current == schema_module(), "cavra_notify/_schemas.py is stale: run python -m cavra_notify.models"
+
+
+def test_under_another_pydantic_core_the_schema_is_built_at_run_time(
+        monkeypatch: pytest.MonkeyPatch, write_json: Write, schedule_doc: dict[str, Any],
+        history_doc: dict[str, Any]) -> None:
+    from cavra_notify import _schemas, models
+
+    monkeypatch.setattr(_schemas, "PYDANTIC_CORE_VERSION", "0.0.0")
+    models._validator.cache_clear()
+    try:
+        assert models._definitions() is not _schemas.MODELS
+        schedule = models.load(write_json("s.json", schedule_doc), "schedule", models.DrillSchedule)
+        assert schedule.schedule_id == schedule_doc["schedule_id"]
+        history_doc["drills"][0]["executed_at"] = "2026-11-10T15:40:00"
+        with pytest.raises(models.SchemaError, match=r"\$\.drills\[0\]\.executed_at: Input should have timezone"):
+            models.load(write_json("h.json", history_doc), "history", models.DrillHistory)
+    finally:
+        models._validator.cache_clear()
