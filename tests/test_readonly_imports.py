@@ -54,14 +54,27 @@ def test_no_heavy_imports(command: str) -> None:
     assert within(imported(command), FORBIDDEN) == []
 
 
+def fast_schema_path() -> None:
+    """The generated schema is used only under the pydantic-core it was generated with."""
+    from pydantic_core import __version__
+
+    from cavra_notify import _schemas
+
+    if __version__ != _schemas.PYDANTIC_CORE_VERSION:
+        pytest.skip(f"pydantic-core {__version__} is not {_schemas.PYDANTIC_CORE_VERSION}, the schema's: "
+                    "run python -m cavra_notify.models")
+
+
 @pytest.mark.parametrize("command", LIGHT)
 def test_schedule_and_history_skip_pydantic_models_and_delivery(command: str) -> None:
+    fast_schema_path()
     modules = imported(command)
     assert "pydantic_core" in modules and "cavra_notify._schemas" in modules
     assert within(modules, LIGHT_FORBIDDEN) == []
 
 
 def test_the_plan_command_skips_pydantic_models_and_delivery() -> None:
+    fast_schema_path()
     modules = imported("go-rollback-drill-notification-plan")
     heavy = ["pydantic", "pluggy", "annotated_types", "importlib.metadata", "cavra_notify.plugins",
              "cavra_notify.delivery", "cavra_notify.store", "cavra_notify.cli.delivering"]
