@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -178,13 +178,50 @@ def closed_port() -> int:
 
 class FakeService:
     """Base of a plugin's fake service: the subclass sets up its state, calls ``super().__init__()`` and
-    implements :meth:`handle`; this class owns the loopback receiver and its lifecycle."""
+    implements :meth:`handle`; this class owns the loopback receiver, its lifecycle and per-path scripts."""
 
     def __init__(self) -> None:
         self.receiver = FakeReceiver(self.handle)
+        self._scripts: defaultdict[tuple[str, str], deque[Response]] = defaultdict(deque)
+        self._delays: defaultdict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._script_lock = threading.Lock()
 
     def handle(self, request: Request) -> Response:
         raise NotImplementedError
+
+    def script(self, method: str, path: str, *responses: Response) -> None:
+        """Answer the next requests to ``method path`` with these responses (see :meth:`scripted`)."""
+        with self._script_lock:
+            self._scripts[(method, path)].extend(responses)
+
+    def delay_next(self, method: str, path: str, seconds: float) -> None:
+        """Handle the next ``method path`` normally but send the answer ``seconds`` late."""
+        with self._script_lock:
+            self._delays[(method, path)].append(seconds)
+
+    def scripted(self, request: Request, route: Callable[[str, str, Request], Response]) -> Response:
+        """The next scripted answer for the request's method and path, else ``route(method, path,
+        request)``, sent late by a pending :meth:`delay_next`. Paths compare without a trailing slash."""
+        path, method = request.path.rstrip("/"), request.method
+        with self._script_lock:
+            scripted = self._scripts[(method, path)]
+            if scripted:
+                return scripted.popleft()
+            delays = self._delays[(method, path)]
+            delay = delays.popleft() if delays else 0.0
+        response = route(method, path, request)
+        response.delay = delay
+        return response
+
+    def serve(self, banner: str) -> None:
+        """Run alone (a fake's ``python -m`` entry): print ``banner`` and serve until Ctrl-C."""
+        with self:
+            print(banner, flush=True)
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
 
     @property
     def url(self) -> str:

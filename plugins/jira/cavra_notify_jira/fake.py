@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import re
 import threading
-from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,20 +78,8 @@ class FakeJira(FakeService):
         self.issues: dict[str, FakeIssue] = {}
         self._next_id = 10000
         self._field_errors: list[dict[str, str]] = []
-        self._scripts: dict[tuple[str, str], deque[Response]] = defaultdict(deque)
-        self._delays: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
         super().__init__()
-
-    def script(self, method: str, path: str, *responses: Response) -> None:
-        """Answer the next requests to ``method path`` with these responses (after the auth check)."""
-        with self._lock:
-            self._scripts[(method, path)].extend(responses)
-
-    def delay_next(self, method: str, path: str, seconds: float) -> None:
-        """Handle the next ``method path`` normally but send the answer ``seconds`` late."""
-        with self._lock:
-            self._delays[(method, path)].append(seconds)
 
     def reject_next_create(self, errors: dict[str, str]) -> None:
         """Answer the next ``POST /rest/api/2/issue`` with 400 and these field errors."""
@@ -111,16 +98,7 @@ class FakeJira(FakeService):
     def handle(self, request: Request) -> Response:
         if self.check_auth and request.header("Authorization") != self.expected_auth:
             return _error(401, ["You are not authenticated. Authentication required to perform this operation."])
-        path, method = request.path.rstrip("/"), request.method
-        with self._lock:
-            scripted = self._scripts[(method, path)]
-            if scripted:
-                return scripted.popleft()
-            delays = self._delays[(method, path)]
-            delay = delays.popleft() if delays else 0.0
-        response = self._route(method, path, request)
-        response.delay = delay
-        return response
+        return self.scripted(request, self._route)  # scripts apply after the auth check
 
     def _route(self, method: str, path: str, request: Request) -> Response:
         if path == "/rest/api/2/serverInfo" and method == "GET":

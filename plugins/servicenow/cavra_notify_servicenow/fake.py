@@ -16,7 +16,7 @@ import base64
 import re
 import threading
 import uuid
-from collections import defaultdict, deque
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,20 +59,8 @@ class FakeServiceNow(FakeService):
         self.tables = tables
         self.records: dict[str, FakeRecord] = {}
         self._numbers: dict[str, int] = defaultdict(lambda: 10000)
-        self._scripts: dict[tuple[str, str], deque[Response]] = defaultdict(deque)
-        self._delays: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
         super().__init__()
-
-    def script(self, method: str, path: str, *responses: Response) -> None:
-        """Answer the next requests to ``method path`` with these responses (after the auth check)."""
-        with self._lock:
-            self._scripts[(method, path)].extend(responses)
-
-    def delay_next(self, method: str, path: str, seconds: float) -> None:
-        """Handle the next ``method path`` normally but send the answer ``seconds`` late."""
-        with self._lock:
-            self._delays[(method, path)].append(seconds)
 
     def add_record(self, table: str = "incident", **fields: str) -> FakeRecord:
         with self._lock:
@@ -88,16 +76,7 @@ class FakeServiceNow(FakeService):
     def handle(self, request: Request) -> Response:
         if self.check_auth and request.header("Authorization") != self.expected_auth:
             return error(401, "User Not Authenticated", "Required to provide Auth information")
-        path, method = request.path.rstrip("/"), request.method
-        with self._lock:
-            scripted = self._scripts[(method, path)]
-            if scripted:
-                return scripted.popleft()
-            delays = self._delays[(method, path)]
-            delay = delays.popleft() if delays else 0.0
-        response = self._route(method, path, request)
-        response.delay = delay
-        return response
+        return self.scripted(request, self._route)  # scripts apply after the auth check
 
     def _route(self, method: str, path: str, request: Request) -> Response:
         if match := _TABLE.match(path):

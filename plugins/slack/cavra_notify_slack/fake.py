@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
-import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
@@ -130,13 +129,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run a fake Slack API on 127.0.0.1")
     parser.add_argument("--token", required=True, help="the bot token the fake accepts")
     args = parser.parse_args(argv)
-    with FakeSlack(args.token) as fake:
-        print(f"api_base={fake.api_base}\nwebhook_url={fake.webhook_url}", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
+    fake = FakeSlack(args.token)
+    fake.serve(f"api_base={fake.api_base}\nwebhook_url={fake.webhook_url}")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
-import time
 from typing import Any
 
 from cavra_notify.testkit import FakeService, Request, Response
@@ -109,13 +108,8 @@ def _adaptive_card(body: bytes) -> dict[str, Any] | None:
 
 def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(description="Run a fake Teams webhook service on 127.0.0.1").parse_args(argv)
-    with FakeTeams() as fake:
-        print(f"workflow_url={fake.workflow_url}\nconnector_url={fake.connector_url}", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
+    fake = FakeTeams()
+    fake.serve(f"workflow_url={fake.workflow_url}\nconnector_url={fake.connector_url}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,13 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--signing-secret", help="verify signatures with this secret")
     parser.add_argument("--path", default=DEFAULT_PATH)
     args = parser.parse_args(argv)
-    with FakeWebhookReceiver(args.signing_secret, path=args.path) as fake:
-        print(f"url={fake.url}", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
+    fake = FakeWebhookReceiver(args.signing_secret, path=args.path)
+    fake.serve(f"url={fake.url}")
 
 
 if __name__ == "__main__":
