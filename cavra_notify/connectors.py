@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, InputError
-from .jsonfile import MAX_BYTES, json_path, parse_json
+from .jsonfile import json_path, parse_json, read_bytes
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -53,15 +53,9 @@ def read_config(path: str | os.PathLike[str]) -> RawConfig:
     file = Path(path)
     where = f"connector config {file}"
     try:
-        if file.stat().st_size > MAX_BYTES:
-            raise ConfigError(f"{where}: larger than the {MAX_BYTES} byte limit")
-        raw = file.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{where}: file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{where}: is a directory, expected a file") from None
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+        raw = read_bytes(file, where)
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
     if file.suffix.lower() == ".toml":
         import tomllib
 

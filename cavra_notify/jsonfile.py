@@ -15,22 +15,26 @@ MAX_BYTES = 5 * 1024 * 1024
 
 def read_json(path: str | os.PathLike[str], label: str, max_bytes: int = MAX_BYTES) -> Any:
     """Return the parsed document, or raise :class:`InputError` naming ``label`` and the path."""
+    where = f"{label} {Path(path)}"
+    return parse_json(read_bytes(path, where, max_bytes), where)
+
+
+def read_bytes(path: str | os.PathLike[str], where: str, max_bytes: int = MAX_BYTES) -> bytes:
+    """A file's bytes, or one :class:`InputError` line (``where``: what and which file) saying why not."""
     file = Path(path)
-    where = f"{label} {file}"
     try:
         if file.is_dir():
-            raise InputError(f"{where}: is a directory, expected a JSON file")
+            raise InputError(f"{where}: is a directory, expected a file")
         size = file.stat().st_size
         if size > max_bytes:
             raise InputError(f"{where}: file is {size} bytes, larger than the {max_bytes} byte limit")
-        raw = file.read_bytes()
+        return file.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{where}: file not found") from None
     except PermissionError:
         raise InputError(f"{where}: permission denied") from None
     except OSError as exc:
         raise InputError(f"{where}: cannot be read ({exc.strerror or type(exc).__name__})") from None
-    return parse_json(raw, where)
 
 
 def parse_json(raw: bytes | str, where: str) -> Any:
