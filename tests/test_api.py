@@ -182,7 +182,7 @@ def test_platform_owner_routes_stale_drill_notifications(dep: Deployment, api: T
     board = api.get(f"{N}/dashboard").json()
     assert board["acknowledgements"]["total"] == 1 and board["outstanding_route_count"] == 1
     assert len(api.get(N, params={"kind": "escalation_plan"}).json()) == 1
-    assert_no_secret_leak(dep.secrets, *dep.responses, [r.getMessage() for r in caplog.records])
+    assert_no_secret_leak(dep.secrets, *dep.responses, *caplog.records)
 
 
 # --- routes ----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 import httpx
@@ -149,3 +150,17 @@ def test_logging_is_restored_after_the_check() -> None:
     check_conformance(case_for(toy_provider()))
     assert root.level == level
     assert root.handlers == handlers
+
+
+def test_secret_leak_check_reads_log_records_with_their_exception_text() -> None:
+    from cavra_notify.testkit import assert_no_secret_leak
+
+    canary = "tok-" + "canary" + "0123456789"
+    try:
+        raise RuntimeError(f"SDK said {canary}")
+    except RuntimeError:
+        leaky = logging.LogRecord("sdk", logging.ERROR, __file__, 1, "request failed", None, sys.exc_info())
+    clean = logging.LogRecord("sdk", logging.INFO, __file__, 1, "sent to %s", ("[REDACTED]",), None)
+    assert_no_secret_leak([canary], clean)
+    with pytest.raises(AssertionError, match="leaked in output #1"):
+        assert_no_secret_leak([canary], clean, leaky)

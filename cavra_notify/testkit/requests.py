@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -72,6 +73,12 @@ def make_request(
 
 
 def _texts(obj: Any) -> Iterable[str]:
+    if isinstance(obj, logging.LogRecord):
+        yield obj.getMessage()
+        if obj.exc_info:
+            yield logging.Formatter().formatException(obj.exc_info)
+        yield from (text for text in (obj.exc_text, obj.stack_info) if text)
+        return
     if isinstance(obj, BaseException):
         yield f"{type(obj).__name__}: {obj!s} {obj!r}"
         for arg in obj.args:
@@ -87,7 +94,8 @@ def _texts(obj: Any) -> Iterable[str]:
 
 
 def assert_no_secret_leak(secrets: Iterable[str], *outputs: Any) -> None:
-    """Fail when any secret value appears in any output (strings, bytes, exceptions, JSON-able)."""
+    """Fail when any secret value appears in any output (strings, bytes, exceptions, log records with
+    their exception text, JSON-able objects)."""
     secrets = [s for s in secrets if s]
     for index, output in enumerate(outputs):
         for text in _texts(output):
