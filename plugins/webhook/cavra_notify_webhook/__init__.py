@@ -136,7 +136,7 @@ async def deliver(request: DeliveryRequest) -> Receipt:
     url = settings.url.get_secret_value()
     body = encode_event(request.event)
     headers = build_headers(settings, request.delivery_key, body, time.time())
-    parsed_url = _http.sent_urls.add(url)
+    parsed_url = _http.sent_urls.parse(url)
     http = await _http.client()
     try:
         async with asyncio.timeout(request.timeout):

@@ -67,8 +67,8 @@ class _RedactSentUrls(logging.Filter):
         self.urls: set[str] = set()
         self._parsed: dict[str, httpx.URL] = {}
 
-    def add(self, url: str) -> httpx.URL:
-        """Remember ``url`` as sent-to (for the log filter) and return it parsed, once per URL."""
+    def parse(self, url: str) -> httpx.URL:
+        """``url`` parsed (once per URL), remembered as sent-to so the log filter redacts it."""
         parsed = self._parsed.get(url)
         if parsed is None:
             parsed = self._parsed[url] = httpx.URL(url)
