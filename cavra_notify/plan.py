@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,8 @@ PLAN_SCHEMA = "cavra.go-backend-pilot.rollback-drill-notification-plan.v1"
 EVENT_TYPE = "cavra.go_backend.rollback_drill.notification"
 HEALTHY_STATUSES = frozenset({"ready", "not_requested"})
 
-LastNotified = Callable[[str, str], datetime | None]
+# occurrence -> {route_key: its latest successful notification in that occurrence}; asked once per plan
+LastNotified = Callable[[str], Mapping[str, datetime]]
 
 
 def select_providers(requested: str | Iterable[str] | None, known: Iterable[str]) -> list[str] | None:
@@ -50,6 +52,16 @@ def route_key(schedule_id: str, owner: str, provider: str) -> str:
     return f"{schedule_id}:{owner}:{provider}"
 
 
+FACT_LIST_LIMIT = 10
+
+
+def _listing(names: list[str]) -> str:
+    """A comma-separated fact, at most ``FACT_LIST_LIMIT`` names and then a count of the rest."""
+    shown = ", ".join(names[:FACT_LIST_LIMIT])
+    rest = len(names) - FACT_LIST_LIMIT
+    return f"{shown} and {rest} more" if rest > 0 else shown
+
+
 def build_message(report: ScheduleReport) -> Message:
     s = report.as_dict()["schedule"]
     due = s["next_due_at"] or "not derivable"
@@ -61,8 +73,8 @@ def build_message(report: ScheduleReport) -> Message:
         "environment": str(s["environment"]),
         "status": report.status,
         "next_due_at": due,
-        "owners": ", ".join(s["owners"]),
-        "providers": ", ".join(s["notification_providers"]),
+        "owners": _listing(s["owners"]),
+        "providers": _listing(s["notification_providers"]),
     }
     failed = [c.message for c in report.failed_checks][:3]
     if failed:
@@ -76,8 +88,8 @@ def build_message(report: ScheduleReport) -> Message:
     )
 
 
-def _decide(report: ScheduleReport, policy: EffectivePolicy, route: dict[str, Any], occurrence: str, *,
-            force: bool, configured: frozenset[str] | None, last_notified: LastNotified | None,
+def _decide(report: ScheduleReport, policy: EffectivePolicy, route: dict[str, Any], *,
+            force: bool, configured: frozenset[str] | None, notified: Mapping[str, datetime],
             ) -> dict[str, Any]:
     owner, provider, now = route["owner"], route["provider"], report.now
     schedule_id = report.schedule.schedule_id if report.schedule else ""
@@ -96,7 +108,7 @@ def _decide(report: ScheduleReport, policy: EffectivePolicy, route: dict[str, An
     unavailable = policy.unavailable_reason(now, owner)
     if unavailable is not None:
         return decision("suppress", "owner_calendar", unavailable)
-    last = last_notified(occurrence, route["route_key"]) if last_notified and not force else None
+    last = None if force else notified.get(route["route_key"])
     if last is not None and now - last < timedelta(minutes=policy.repeat_interval_minutes):
         return decision("suppress", "repeat_interval",
                         f"already notified at {iso(last)} for this occurrence", last_notified_at=iso(last))
@@ -120,6 +132,7 @@ def build_plan(
     selected = select_providers(providers, schedule_providers)
     wanted = selected if selected is not None else schedule_providers
     occurrence = occurrence_key(report)
+    notified = last_notified(occurrence) if last_notified and not force else {}
     owner_routes: list[dict[str, Any]] = []
     decisions: list[dict[str, Any]] = []
     for owner in schedule.owners if schedule else []:
@@ -137,14 +150,10 @@ def build_plan(
                 "escalation_owner": (owner_route.escalation_owner if owner_route else None) or owner,
             }
             owner_routes.append(route)
-            decisions.append(_decide(report, policy, route, occurrence, force=force, configured=configured,
-                                     last_notified=last_notified))
+            decisions.append(_decide(report, policy, route, force=force, configured=configured,
+                                     notified=notified))
     return _assemble(report, policy, occurrence, decisions, owner_routes, schedule_providers, wanted,
                      configured, force, generated_by)
-
-
-def _count(decisions: list[dict[str, Any]], **match: Any) -> int:
-    return sum(all(d.get(k) == v for k, v in match.items()) for d in decisions)
 
 
 def _assemble(report: ScheduleReport, policy: EffectivePolicy, occurrence: str,
@@ -156,6 +165,8 @@ def _assemble(report: ScheduleReport, policy: EffectivePolicy, occurrence: str,
     identity = json.dumps([occurrence, [(d["route"]["route_key"], d["action"], d["category"])
                                         for d in decisions]], sort_keys=True)
     message = build_message(report)
+    actions = Counter(d["action"] for d in decisions)
+    categories = Counter(d["category"] for d in decisions)
     return {
         "schema_version": PLAN_SCHEMA,
         "plan_id": "plan-" + hashlib.sha256(identity.encode()).hexdigest()[:20],
@@ -175,13 +186,13 @@ def _assemble(report: ScheduleReport, policy: EffectivePolicy, occurrence: str,
         "suppressed_providers": sorted({d["route"]["provider"] for d in decisions} - set(delivering)),
         "owner_routes": owner_routes,
         "route_decisions": decisions,
-        "deliverable_route_count": _count(decisions, action="deliver"),
-        "suppressed_route_count": _count(decisions, action="suppress"),
-        "skipped_route_count": _count(decisions, action="skip"),
-        "healthy_suppressed_count": _count(decisions, category="healthy"),
-        "maintenance_suppressed_count": _count(decisions, category="maintenance_window"),
-        "calendar_suppressed_count": _count(decisions, category="owner_calendar"),
-        "repeat_suppressed_count": _count(decisions, category="repeat_interval"),
+        "deliverable_route_count": actions["deliver"],
+        "suppressed_route_count": actions["suppress"],
+        "skipped_route_count": actions["skip"],
+        "healthy_suppressed_count": categories["healthy"],
+        "maintenance_suppressed_count": categories["maintenance_window"],
+        "calendar_suppressed_count": categories["owner_calendar"],
+        "repeat_suppressed_count": categories["repeat_interval"],
         "acknowledgement_required_providers": delivering,
         "message": {"title": message.title, "summary": message.summary, "runbook_ref": message.runbook_ref,
                     "facts": dict(message.facts), "alert_level": message.alert_level},

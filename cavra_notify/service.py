@@ -109,7 +109,7 @@ def deliver(
     from .plugins import get_registry
 
     plan = notification_plan(ctx, report, policy, providers=providers, force=force,
-                             last_notified=store.last_notified if store is not None else None,
+                             last_notified=store.notified_routes if store is not None else None,
                              generated_by=generated_by)
     wanted = [d["route"]["provider"] for d in plan["route_decisions"] if d["action"] == "deliver"]
     connectors = connectors_for(ctx, wanted) if wanted else {}

@@ -123,7 +123,7 @@ class EvidenceStore(Protocol):
         self, *, occurrence: str, route_key: str, connector: str, outcome: str, completed_at: datetime
     ) -> None: ...
     def record_deliveries(self, evidences: Sequence[dict[str, Any]]) -> None: ...
-    def last_notified(self, occurrence: str, route_key: str) -> datetime | None: ...
+    def notified_routes(self, occurrence: str) -> dict[str, datetime]: ...
     def pending_intents(self) -> list[dict[str, Any]]: ...
     def save_evidence(self, evidence: dict[str, Any]) -> str: ...
     def last_deliveries(self, schedule_id: str, occurrence: str) -> dict[str, datetime]: ...
@@ -600,13 +600,15 @@ class SQLiteStore:
                 key = (evidence["occurrence"], evidence["route_key"], evidence["connector"])
                 self._complete(db, key, evidence["outcome"], evidence["completed_at"])
 
-    def last_notified(self, occurrence: str, route_key: str) -> datetime | None:
+    def notified_routes(self, occurrence: str) -> dict[str, datetime]:
+        """route_key -> its latest successful notification in ``occurrence`` (over all connectors)."""
         with self._read() as db:
-            row = db.execute(
-                "SELECT MAX(delivered_at) FROM notification_log WHERE occurrence = ? AND route_key = ?",
-                (occurrence, route_key),
-            ).fetchone()
-        return None if row is None or row[0] is None else to_utc(row[0])
+            rows = db.execute(
+                "SELECT route_key, MAX(delivered_at) FROM notification_log"
+                " WHERE occurrence = ? AND delivered_at IS NOT NULL GROUP BY route_key",
+                (occurrence,),
+            ).fetchall()
+        return {route_key: to_utc(at) for route_key, at in rows}
 
     def pending_intents(self) -> list[dict[str, Any]]:
         with self._read() as db:

@@ -161,17 +161,27 @@ def test_unconfigured_providers_become_skip_routes(write_json: Write, due: dict[
 
 
 def test_repeat_interval_suppresses_same_occurrence(write_json: Write, due: dict[str, Any]) -> None:
-    seen: list[tuple[str, str]] = []
+    seen: list[str] = []
+    keys = [d["route"]["route_key"] for d in plan_for(write_json, due)["route_decisions"]]
 
-    def last(occurrence: str, route_key: str) -> datetime:
-        seen.append((occurrence, route_key))
-        return NOW - timedelta(hours=2)
+    def last(occurrence: str) -> dict[str, datetime]:
+        seen.append(occurrence)
+        return dict.fromkeys(keys, NOW - timedelta(hours=2))
 
     plan = plan_for(write_json, due, last=last)
-    assert plan["repeat_suppressed_count"] == 6 and seen[0][0] == plan["occurrence"]
+    assert plan["repeat_suppressed_count"] == 6 and seen == [plan["occurrence"]], "asked once, for this occurrence"
     later = plan_for(write_json, due, last=last, now=NOW + timedelta(hours=23))
     assert later["repeat_suppressed_count"] == 0  # 25 h after the last notice: the 24 h interval has passed
     assert plan_for(write_json, due, last=last, force=True)["repeat_suppressed_count"] == 0
+
+
+def test_long_owner_lists_in_the_message_facts_are_counted_not_listed(write_json: Write,
+                                                                     due: dict[str, Any]) -> None:
+    due["owners"] = [f"owner-{i:02d}" for i in range(1, 13)]
+    plan = plan_for(write_json, due)
+    assert plan["message"]["facts"]["owners"] == ", ".join(f"owner-{i:02d}" for i in range(1, 11)) + " and 2 more"
+    assert plan["message"]["facts"]["providers"] == "slack, teams, jira", "short lists stay whole"
+    assert plan["deliverable_route_count"] == 36, "every owner still gets their own routes"
 
 
 def test_plan_id_is_stable_and_changes_with_occurrence_or_decision(write_json: Write, due: dict[str, Any]) -> None:

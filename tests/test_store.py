@@ -137,18 +137,18 @@ def test_failed_outcome_is_sent_again_but_keeps_last_success(store: SQLiteStore)
     complete(store, T0, "accepted")
     claim(store, T0, force=True)
     complete(store, T0 + timedelta(minutes=1), "failed")
-    assert store.last_notified("sched-a@2025-03-10", "r1") == T0
+    assert store.notified_routes("sched-a@2025-03-10").get("r1") == T0
     assert claim(store, T0 + timedelta(minutes=2)) == "send"
 
 
 def test_last_notified_is_latest_success_across_connectors(store: SQLiteStore) -> None:
-    assert store.last_notified("sched-a@2025-03-10", "r1") is None
+    assert store.notified_routes("sched-a@2025-03-10").get("r1") is None
     claim(store, T0, connector="slack-a")
     claim(store, T0, connector="slack-b")
     complete(store, T0 + timedelta(seconds=3), connector="slack-a")
     complete(store, T0 + timedelta(seconds=9), connector="slack-b")
-    assert store.last_notified("sched-a@2025-03-10", "r1") == T0 + timedelta(seconds=9)
-    assert store.last_notified("other-occurrence", "r1") is None
+    assert store.notified_routes("sched-a@2025-03-10").get("r1") == T0 + timedelta(seconds=9)
+    assert store.notified_routes("other-occurrence").get("r1") is None
 
 
 def test_claim_rejects_naive_now(store: SQLiteStore) -> None:
@@ -187,8 +187,8 @@ def test_record_deliveries_stores_evidence_and_settles_the_log_together(store: S
     assert store.pending_intents() == []
     assert {r["id"]: r["outcome"] for r in store.history(kind="delivery")} == {"ev-r1": "delivered",
                                                                              "ev-r2": "failed"}
-    assert store.last_notified("sched-a@2025-03-10", "r1") == T0 + timedelta(seconds=5)
-    assert store.last_notified("sched-a@2025-03-10", "r2") is None
+    assert store.notified_routes("sched-a@2025-03-10").get("r1") == T0 + timedelta(seconds=5)
+    assert store.notified_routes("sched-a@2025-03-10").get("r2") is None
     assert claim(store, T0 + timedelta(seconds=6), key="r1") == "already_delivered"
     assert claim(store, T0 + timedelta(seconds=6), key="r2") == "send"
 
