@@ -65,7 +65,7 @@ def iso_z(value: Timestamp) -> str:
 
 def _col(value: Timestamp, what: str = "timestamp") -> str:
     """Fixed-width UTC form used in columns, so text order is time order."""
-    return to_utc(value, what).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return to_utc(value, what).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def canonical_json(obj: Any) -> str:
@@ -77,6 +77,35 @@ def canonical_json(obj: Any) -> str:
 
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_INSERT_FIELDS = ("kind", "record_id", "schedule_id", "provider", "connector", "outcome", "failure_class",
+                   "occurrence", "route_key", "plan_id", "recorded_at", "payload")
+_INSERT_RECORD = (
+    "INSERT INTO records (kind, id, schedule_id, provider, connector, outcome, failure_class,"
+    " occurrence, route_key, plan_id, recorded_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (kind, id) DO NOTHING"
+)
+# A route's outcome: settles its claim (or records it when it was never claimed). The last success is kept.
+_SETTLE = (
+    "INSERT INTO notification_log (occurrence, route_key, connector, delivery_key, state, claims, claimed_at,"
+    " delivered_at, outcome, completed_at) VALUES (?, ?, ?, '', ?, 0, ?, ?, ?, ?)"
+    " ON CONFLICT (occurrence, route_key, connector) DO UPDATE SET state = excluded.state,"
+    " outcome = excluded.outcome, completed_at = excluded.completed_at, lease_until = NULL,"
+    " delivered_at = COALESCE(excluded.delivered_at, delivered_at)"
+)
+
+
+def _settlement(key: tuple[str, str, str], outcome: str, completed_at: Timestamp) -> tuple[Any, ...]:
+    done = _col(completed_at, "completed_at")
+    success = outcome in SUCCESS_OUTCOMES
+    return (*key, "delivered" if success else "failed", done, done if success else None, outcome, done)
+
+
+def _check_repeat(db: sqlite3.Connection, kind: str, record_id: str, payload: str) -> None:
+    existing = db.execute("SELECT payload FROM records WHERE kind = ? AND id = ?", (kind, record_id)).fetchone()
+    if existing[0] != payload and kind != "plan":
+        raise StoreError(f"{kind} {record_id} is already recorded with different content")
 
 
 def _required(record: Mapping[str, Any], kind: str, *keys: str) -> None:
@@ -403,18 +432,22 @@ class SQLiteStore:
     ) -> int | None:
         """Insert once; a repeat with identical content is a no-op, a conflicting one an error."""
         cur = db.execute(
-            "INSERT INTO records (kind, id, schedule_id, provider, connector, outcome, failure_class,"
-            " occurrence, route_key, plan_id, recorded_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (kind, id) DO NOTHING",
+            _INSERT_RECORD,
             (kind, record_id, schedule_id, provider, connector, outcome, failure_class, occurrence,
              route_key, plan_id, recorded_at, payload),
         )
         if cur.rowcount:
             return cur.lastrowid
-        existing = db.execute("SELECT payload FROM records WHERE kind = ? AND id = ?", (kind, record_id)).fetchone()
-        if existing[0] != payload and kind != "plan":
-            raise StoreError(f"{kind} {record_id} is already recorded with different content")
+        _check_repeat(db, kind, record_id, payload)
         return None
+
+    def _insert_records(self, db: sqlite3.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """:meth:`_insert_record` for many rows in one statement (the same rule for repeats)."""
+        before = db.total_changes
+        db.executemany(_INSERT_RECORD, [tuple(row.get(column) for column in _INSERT_FIELDS) for row in rows])
+        if db.total_changes - before < len(rows):  # some were recorded before: they must be identical
+            for row in rows:
+                _check_repeat(db, row["kind"], row["record_id"], row["payload"])
 
     # plans
 
@@ -574,31 +607,18 @@ class SQLiteStore:
     def _complete(
         self, db: sqlite3.Connection, key: tuple[str, str, str], outcome: str, completed_at: Timestamp
     ) -> None:
-        done = _col(completed_at, "completed_at")
-        success = outcome in SUCCESS_OUTCOMES
-        state = "delivered" if success else "failed"
-        cur = db.execute(
-            "UPDATE notification_log SET state = ?, outcome = ?, completed_at = ?, lease_until = NULL,"
-            " delivered_at = CASE WHEN ? THEN ? ELSE delivered_at END"
-            " WHERE occurrence = ? AND route_key = ? AND connector = ?",
-            (state, outcome, done, success, done, *key),
-        )
-        if cur.rowcount == 0:
-            db.execute(
-                "INSERT INTO notification_log (occurrence, route_key, connector, delivery_key, state,"
-                " claims, claimed_at, delivered_at, outcome, completed_at)"
-                " VALUES (?, ?, ?, '', ?, 0, ?, ?, ?, ?)",
-                (*key, state, done, done if success else None, outcome, done),
-            )
+        db.execute(_SETTLE, _settlement(key, outcome, completed_at))
 
     def record_deliveries(self, evidences: Sequence[dict[str, Any]]) -> None:
         """Each route's evidence and its outcome in the notification log, all in one transaction."""
-        prepared = [(e, self._evidence_row(e)[1]) for e in evidences]
+        rows, settlements = [], []
+        for evidence in evidences:
+            rows.append(self._evidence_row(evidence)[1])
+            key = (evidence["occurrence"], evidence["route_key"], evidence["connector"])
+            settlements.append(_settlement(key, evidence["outcome"], evidence["completed_at"]))
         with self._write() as db:
-            for evidence, fields in prepared:
-                self._insert_record(db, **fields)
-                key = (evidence["occurrence"], evidence["route_key"], evidence["connector"])
-                self._complete(db, key, evidence["outcome"], evidence["completed_at"])
+            self._insert_records(db, rows)
+            db.executemany(_SETTLE, settlements)
 
     def notified_routes(self, occurrence: str) -> dict[str, datetime]:
         """route_key -> its latest successful notification in ``occurrence`` (over all connectors)."""
@@ -622,9 +642,8 @@ class SQLiteStore:
     # delivery evidence
 
     def _evidence_row(self, evidence: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        evidence = dict(evidence)
         if "evidence_id" not in evidence:
-            evidence["evidence_id"] = f"ev-{uuid.uuid4().hex}"
+            evidence = {**evidence, "evidence_id": f"ev-{uuid.uuid4().hex}"}
         _required(evidence, "delivery evidence", "evidence_id", "schedule_id", "route_key", "outcome")
         when = evidence.get("completed_at") or evidence.get("started_at") or datetime.now(UTC)
         fields = {
@@ -653,8 +672,7 @@ class SQLiteStore:
         """Many evidence records in one transaction (imports, benchmarks)."""
         prepared = [self._evidence_row(e) for e in evidences]
         with self._write() as db:
-            for _, fields in prepared:
-                self._insert_record(db, **fields)
+            self._insert_records(db, [fields for _, fields in prepared])
         return [evidence_id for evidence_id, _ in prepared]
 
     def last_deliveries(self, schedule_id: str, occurrence: str) -> dict[str, datetime]:
