@@ -7,6 +7,7 @@ the faults a real service cannot produce (a plugin that raises, a plugin that ha
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import email.utils
 import json
@@ -25,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 from cavra_notify import hookimpl, service, settings
 from cavra_notify.cli import main
 from cavra_notify.delivery import Options, Result, deliver_plan
+from cavra_notify.errors import StoreError
 from cavra_notify.plugins import PluginInfo, Registry, reset_registry
 from cavra_notify.provider import DeliveryRequest, Provider, Receipt
 from cavra_notify.store import SQLiteStore, open_store
@@ -393,6 +395,55 @@ def test_claims_and_outcomes_are_written_in_batches_before_the_hook_sees_them(tm
     assert store.pending_intents() == []
     again = deliver_plan(plan, connectors, registry, FAST, store=open_store(tmp_path / "evidence.db"))
     assert again.outcome == "nothing_to_deliver" and len(again.skipped) == 200
+
+
+def test_a_slow_route_does_not_hold_back_the_evidence_of_finished_ones(tmp_path: Path) -> None:
+    store = CountingStore(tmp_path / "evidence.db")
+
+    async def patient(request: DeliveryRequest) -> Receipt:
+        """owner-001 answers only once the other route's evidence is in the store (5 s at most)."""
+        for _ in range(100):
+            if request.route["owner"] != "owner-001" or any(w.startswith("record") for w in store.writes):
+                return Receipt(200)
+            await asyncio.sleep(0.05)
+        return Receipt(500)
+
+    registry = toy_registry(Provider("patient", ToySettings, patient))
+    reset_registry(registry)
+    try:
+        plan, connectors = plan_and_connectors(tmp_path, {"toy": toy("patient")}, owners=["owner-000", "owner-001"])
+    finally:
+        reset_registry(None)
+    started = time.monotonic()
+    result = deliver_plan(plan, connectors, registry, FAST, store=store)
+    assert result.outcome == "delivered", "the finished route was stored (within a second) while the other waited"
+    assert store.writes == ["claim 2", "record 1", "record 1"] and time.monotonic() - started < 4
+
+
+def test_a_store_error_while_recording_ends_the_run_with_that_error(tmp_path: Path) -> None:
+    class FullDisk(SQLiteStore):
+        def record_deliveries(self, evidences: Any) -> None:
+            raise StoreError("evidence store evidence.db: database or disk is full")
+
+    seen: list[str] = []
+
+    class Observer:
+        @hookimpl
+        def cavra_delivery_recorded(self, evidence: dict[str, Any]) -> None:
+            seen.append(evidence["evidence_id"])
+
+    registry = toy_registry(Provider("instant", ToySettings, instant))
+    registry.add(Observer(), PluginInfo("observer", "test-observer", "0"))
+    reset_registry(registry)
+    try:
+        plan, connectors = plan_and_connectors(tmp_path, {"toy": toy("instant")}, owners=["a", "b", "c"])
+    finally:
+        reset_registry(None)
+    store = FullDisk(tmp_path / "evidence.db")
+    with pytest.raises(StoreError, match="disk is full"):
+        deliver_plan(plan, connectors, registry, FAST, store=store)
+    assert seen == [], "nothing unstored is reported as recorded"
+    assert len(store.pending_intents()) == 3, "the claims stay, so a later run knows these routes were in flight"
 
 
 # --- concurrency ---------------------------------------------------------------------------
