@@ -133,14 +133,17 @@ def _failure(exc: BaseException) -> DeliveryFailure:
 async def deliver(request: DeliveryRequest) -> Receipt:
     """One POST of the event; a 2xx answer is a receipt, anything else a classified failure."""
     settings: WebhookSettings = request.settings
-    url = settings.url.get_secret_value()
+    target = _http.target(settings.url.get_secret_value())
     body = encode_event(request.event)
-    headers = build_headers(settings, request.delivery_key, body, time.time())
-    parsed_url = _http.sent_urls.parse(url)
-    http = await _http.client()
+    headers = {"Host": target.host, "Content-Length": str(len(body)),
+               **build_headers(settings, request.delivery_key, body, time.time())}
+    transport = await _http.transport()
     try:
         async with asyncio.timeout(request.timeout):
-            response = await http.send(httpx.Request("POST", parsed_url, content=body, headers=headers))
+            # stream=: the body is already bytes; content= would copy it and derive these headers again
+            response = await transport.handle_async_request(
+                httpx.Request("POST", target.url, headers=headers, stream=httpx.ByteStream(body))
+            )
     except (httpx.HTTPError, TimeoutError, OSError) as exc:
         raise _failure(exc) from None
     status = response.status_code

@@ -1,89 +1,75 @@
-"""One shared ``httpx.AsyncClient`` per running event loop, closed when that loop shuts down.
+"""One shared keep-alive transport per running event loop, closed when that loop shuts down.
 
-Connections are reused across the concurrent deliveries of one run, through the plugin's own small
+The plugin sends through httpx's transport interface (``handle_async_request`` with an
+``httpx.Request``, answered by an ``httpx.Response``) rather than through ``httpx.AsyncClient``.
+It needs none of the client's extras (redirects are not followed; cookies, auth flows, proxies
+and event hooks are not wanted), and at a thousand routes those extras cost more CPU per request
+than the rest of a delivery together. httpx's request and response models, URLs and exceptions
+stay, so failures are classified as before.
+
+Connections are reused across the concurrent deliveries of one run through the plugin's own small
 keep-alive transport (:mod:`._transport`), which keeps at most the provider's concurrency bound of
-idle connections per origin. A client is never shared
-between event loops: it is created inside the loop that uses it and closed by the loop's
-``shutdown_asyncgens`` step (which ``asyncio.run`` performs), or explicitly with :func:`aclose`.
-
-httpx logs every request URL at INFO; webhook URLs are secrets, so a filter on the ``httpx``
-logger reduces the URLs this plugin sent to to scheme and host, like the core's redaction.
+idle connections per origin. A transport is never shared between event loops: it is created inside
+the loop that uses it and closed by the loop's ``shutdown_asyncgens`` step (which ``asyncio.run``
+performs), or explicitly with :func:`aclose`. Nothing here logs a URL.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import functools
 import weakref
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import NamedTuple
 
 import httpx
-
-from cavra_notify.redact import MASK, redact_url
 
 from ._transport import Transport
 
 CONCURRENCY = 32
 
-_clients: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, AsyncGenerator[None, None]]
+_transports: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, tuple[Transport, AsyncGenerator[None, None]]
 ] = weakref.WeakKeyDictionary()
 
 
-async def _closer(http: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+async def _closer(transport: Transport) -> AsyncGenerator[None, None]:
     try:
         yield
     finally:
-        for loop, (cached, _) in list(_clients.items()):
-            if cached is http:
-                _clients.pop(loop, None)
-        await http.aclose()
+        for loop, (cached, _) in list(_transports.items()):
+            if cached is transport:
+                _transports.pop(loop, None)
+        await transport.aclose()
 
 
-async def client() -> httpx.AsyncClient:
-    """The running loop's client, created on first use."""
+async def transport() -> Transport:
+    """The running loop's transport, created on first use."""
     loop = asyncio.get_running_loop()
-    entry = _clients.get(loop)
-    if entry is not None and not entry[0].is_closed:
+    entry = _transports.get(loop)
+    if entry is not None and not entry[0].closed:
         return entry[0]
-    http = httpx.AsyncClient(transport=Transport(max_idle=CONCURRENCY), follow_redirects=False, trust_env=False)
-    closer = _closer(http)
-    _clients[loop] = (http, closer)
-    await closer.__anext__()  # registers with the loop, so shutdown_asyncgens closes the client
-    return http
+    created = Transport(max_idle=CONCURRENCY)
+    closer = _closer(created)
+    _transports[loop] = (created, closer)
+    await closer.__anext__()  # registers with the loop, so shutdown_asyncgens closes the transport
+    return created
 
 
 async def aclose() -> None:
-    """Close the running loop's client now (a later delivery opens a new one)."""
-    entry = _clients.pop(asyncio.get_running_loop(), None)
+    """Close the running loop's transport now (a later delivery opens a new one)."""
+    entry = _transports.pop(asyncio.get_running_loop(), None)
     if entry is not None:
         await entry[1].aclose()
 
 
-class _RedactSentUrls(logging.Filter):
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: set[str] = set()
-        self._parsed: dict[str, httpx.URL] = {}
-
-    def parse(self, url: str) -> httpx.URL:
-        """``url`` parsed (once per URL), remembered as sent-to so the log filter redacts it."""
-        parsed = self._parsed.get(url)
-        if parsed is None:
-            parsed = self._parsed[url] = httpx.URL(url)
-            self.urls.add(str(parsed))
-        return parsed
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.urls and isinstance(record.args, tuple):
-            record.args = tuple(_redact(arg) if str(arg) in self.urls else arg for arg in record.args)
-        return True
+class Target(NamedTuple):
+    url: httpx.URL
+    host: str  # the Host header: host, and the port unless it is the scheme's default
 
 
-def _redact(url: Any) -> str:
-    return f"{redact_url(str(url))}/{MASK}"
-
-
-sent_urls = _RedactSentUrls()
-logging.getLogger("httpx").addFilter(sent_urls)
+@functools.lru_cache(maxsize=256)
+def target(url: str) -> Target:
+    """``url`` parsed once (a connector sends every route to the same URL)."""
+    parsed = httpx.URL(url)
+    return Target(parsed, parsed.netloc.decode("ascii"))
