@@ -18,6 +18,7 @@ _URL = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*)://([^\s\"'<>]+)")
 _AUTH = re.compile(r"\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{6,}", re.I)
 _SHORTEST_AUTH = len("token") + 1 + 6
 _SEEN_MAX, _SEEN_LONGEST = 4096, 256
+_PLAIN = frozenset({int, float, bool})  # nothing to redact in these (their subclasses go the long way)
 
 
 def redact_url(url: str) -> str:
@@ -76,10 +77,11 @@ class Redactor:
         if isinstance(data, str):
             return self._seen.get(data) or self.text(data)
         if isinstance(data, dict):
-            seen = self._seen
-            return {seen.get(k) or self.text(str(k)): self.value(v) for k, v in data.items()}
+            seen, value = self._seen, self.value
+            return {seen.get(k) or self.text(str(k)): v if v is None or type(v) in _PLAIN else value(v)
+                    for k, v in data.items()}
         if isinstance(data, list | tuple):
-            return [self.value(v) for v in data]
+            return [v if v is None or type(v) in _PLAIN else self.value(v) for v in data]
         return data
 
     def __call__(self, value: str) -> str:
