@@ -36,6 +36,12 @@ METADATA_KIND = "release-connector-delivery"
 SOURCE = "go_backend_rollback_drill_notification"
 OUTCOME_EXIT = {"delivered": 0, "nothing_to_deliver": 0, "partial": 3, "failed": 4}
 OUTCOME_HTTP = {"delivered": 200, "nothing_to_deliver": 200, "partial": 207, "failed": 502}
+RECEIPT_OUTCOMES = ("delivered", "accepted")
+# Evidence fields the core makes itself from nothing a plugin, connector or SDK supplies: constants,
+# enum values, hashes, a uuid, its own clock and attempt records. The redactor skips them; scanning
+# could only corrupt an id or a timestamp that happens to contain a short secret such as "2026".
+CORE_FIELDS = frozenset({"metadata_kind", "connector_delivery_source", "evidence_id", "delivery_key", "claim",
+                         "outcome", "status_code", "failure_class", "attempts", "started_at", "completed_at"})
 
 
 @dataclass(frozen=True)
@@ -130,6 +136,9 @@ async def _call(provider: Provider, request: DeliveryRequest) -> Receipt:
     if not isinstance(result, Receipt):
         what = type(result).__name__
         raise DeliveryFailure(FailureClass.PLUGIN_ERROR, f"{provider.name} returned {what}, not a Receipt")
+    if result.outcome not in RECEIPT_OUTCOMES or type(result.status_code) not in (int, type(None)):
+        raise DeliveryFailure(FailureClass.PLUGIN_ERROR, f"{provider.name} returned a Receipt whose outcome is "
+                              "not 'delivered' or 'accepted' or whose status_code is not an int")
     return result
 
 
@@ -197,7 +206,8 @@ class Dispatcher:
             # global slot, or it would delay every other provider's routes.
             async with self._limit(provider), self._global:
                 evidence = await self._attempts(route, connector, provider, key, claim)
-        evidence = dict(self.redactor.value(evidence))
+        redact = self.redactor.value
+        evidence = {k: v if k in CORE_FIELDS else redact(v) for k, v in evidence.items()}
         recorder.add(evidence)
         return evidence
 

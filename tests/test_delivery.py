@@ -277,6 +277,39 @@ def test_a_plugin_that_raises_is_a_plugin_error_not_retried(tmp_path: Path, regi
     assert result.outcome == "partial"
 
 
+def test_a_receipt_with_an_unknown_outcome_is_a_plugin_error(tmp_path: Path) -> None:
+    def odd(request: DeliveryRequest) -> Receipt:
+        return Receipt(200, outcome="ok")
+
+    registry = toy_registry(Provider("odd", ToySettings, odd))
+    reset_registry(registry)
+    try:
+        plan, connectors = plan_and_connectors(tmp_path, {"toy": toy("odd")})
+    finally:
+        reset_registry(None)
+    result = deliver_plan(plan, connectors, registry, FAST)
+    assert classes(result.evidence[0]) == ["plugin_error"] and result.outcome == "failed"
+    assert "not 'delivered' or 'accepted'" in result.evidence[0]["error"]
+
+
+def test_a_short_secret_is_scrubbed_from_errors_but_never_corrupts_ids_or_timestamps(tmp_path: Path) -> None:
+    token = "2026"  # four characters (the shortest secret scrubbed), and in every timestamp of this run
+
+    def leaky(request: DeliveryRequest) -> Receipt:
+        raise RuntimeError(f"token {request.settings.token.get_secret_value()} was refused")
+
+    registry = toy_registry(Provider("leaky", ToySettings, leaky))
+    reset_registry(registry)
+    try:
+        plan, connectors = plan_and_connectors(tmp_path, {"toy": {"provider": "leaky", "token": token}})
+    finally:
+        reset_registry(None)
+    evidence = deliver_plan(plan, connectors, registry, FAST, now=DUE).evidence[0]
+    assert evidence["error"] == "RuntimeError: token [REDACTED] was refused"
+    assert evidence["started_at"].startswith("2026-12-20T") and evidence["completed_at"].startswith("2026-12-20T")
+    assert evidence["attempts"][0]["at"].startswith("2026-12-20T")
+
+
 def test_a_plugin_that_hangs_forever_times_out_and_the_run_returns_promptly(tmp_path: Path, registry: Registry,
                                                                            receiver: Any) -> None:
     ok = receiver()
