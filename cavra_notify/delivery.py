@@ -205,6 +205,8 @@ class Dispatcher:
             # The provider's own bound first: a route queued behind a slow provider must not hold a
             # global slot, or it would delay every other provider's routes.
             async with self._limit(provider), self._global:
+                if recorder.failed:  # send nothing more that could not be recorded; the claim stays
+                    return {"route_key": route["route_key"], "connector": name, "skipped": "store_failed"}
                 evidence = await self._attempts(route, connector, provider, key, claim)
         redact = self.redactor.value
         evidence = {k: v if k in CORE_FIELDS else redact(v) for k, v in evidence.items()}
@@ -291,7 +293,7 @@ class _Recorder:
     few milliseconds, less than handing the GIL back and forth with a writer thread hundreds of
     times a second would. The ``cavra_delivery_recorded`` hook sees each record once it is stored
     (at once when there is no store). After a store error nothing more is written; the error is
-    raised by :meth:`finish`.
+    raised by :meth:`finish`, and the dispatcher starts no new route (its claim stays for a rerun).
     """
 
     def __init__(self, store: EvidenceStore | None, registry: Registry, batch: int = 256,
@@ -325,6 +327,10 @@ class _Recorder:
             return
         for evidence in batch:
             self.registry.delivery_recorded(evidence)
+
+    @property
+    def failed(self) -> bool:
+        return self._error is not None
 
     async def finish(self) -> None:
         """Store what is still waiting; a store error is raised here."""

@@ -453,30 +453,37 @@ def test_a_slow_route_does_not_hold_back_the_evidence_of_finished_ones(tmp_path:
     assert store.writes == ["claim 2", "record 1", "record 1"] and time.monotonic() - started < 4
 
 
-def test_a_store_error_while_recording_ends_the_run_with_that_error(tmp_path: Path) -> None:
+def test_a_store_error_stops_new_sends_and_ends_the_run_with_that_error(tmp_path: Path) -> None:
     class FullDisk(SQLiteStore):
         def record_deliveries(self, evidences: Any) -> None:
             raise StoreError("evidence store evidence.db: database or disk is full")
 
     seen: list[str] = []
+    sent: list[str] = []
+
+    async def counted(request: DeliveryRequest) -> Receipt:
+        sent.append(request.route["owner"])
+        return Receipt(200)
 
     class Observer:
         @hookimpl
         def cavra_delivery_recorded(self, evidence: dict[str, Any]) -> None:
             seen.append(evidence["evidence_id"])
 
-    registry = toy_registry(Provider("instant", ToySettings, instant))
+    registry = toy_registry(Provider("counted", ToySettings, counted))
     registry.add(Observer(), PluginInfo("observer", "test-observer", "0"))
     reset_registry(registry)
+    owners = [f"owner-{i:03d}" for i in range(600)]
     try:
-        plan, connectors = plan_and_connectors(tmp_path, {"toy": toy("instant")}, owners=["a", "b", "c"])
+        plan, connectors = plan_and_connectors(tmp_path, {"toy": toy("counted")}, owners=owners)
     finally:
         reset_registry(None)
     store = FullDisk(tmp_path / "evidence.db")
     with pytest.raises(StoreError, match="disk is full"):
         deliver_plan(plan, connectors, registry, FAST, store=store)
     assert seen == [], "nothing unstored is reported as recorded"
-    assert len(store.pending_intents()) == 3, "the claims stay, so a later run knows these routes were in flight"
+    assert 256 <= len(sent) < 300, "the first batch failed to store: only routes already under way were sent"
+    assert len(store.pending_intents()) == 600, "every claim stays, so a later run resends what was not recorded"
 
 
 # --- concurrency ---------------------------------------------------------------------------
