@@ -172,6 +172,20 @@ def classes(evidence: dict[str, Any]) -> list[str]:
     return [a["class"] for a in evidence["attempts"]]
 
 
+def toy_world(tmp: Path, provider: Provider, *, owners: list[str] | None = None, observer: Any = None,
+              connector: dict[str, Any] | None = None) -> tuple[Registry, dict[str, Any], dict[str, Any]]:
+    """A registry with one in-test provider (and a hook observer), and a plan whose routes all go to it."""
+    registry = toy_registry(provider)
+    if observer is not None:
+        registry.add(observer, PluginInfo("observer", "test-observer", "0"))
+    reset_registry(registry)
+    try:
+        plan, connectors = plan_and_connectors(tmp, {"toy": connector or toy(provider.name)}, owners=owners)
+    finally:
+        reset_registry(None)
+    return registry, plan, connectors
+
+
 FAST = Options(retries=2, timeout=2.0, deadline=20.0, backoff=0.01, max_backoff=0.05)
 
 
@@ -281,12 +295,7 @@ def test_a_receipt_with_an_unknown_outcome_is_a_plugin_error(tmp_path: Path) -> 
     def odd(request: DeliveryRequest) -> Receipt:
         return Receipt(200, outcome="ok")
 
-    registry = toy_registry(Provider("odd", ToySettings, odd))
-    reset_registry(registry)
-    try:
-        plan, connectors = plan_and_connectors(tmp_path, {"toy": toy("odd")})
-    finally:
-        reset_registry(None)
+    registry, plan, connectors = toy_world(tmp_path, Provider("odd", ToySettings, odd))
     result = deliver_plan(plan, connectors, registry, FAST)
     assert classes(result.evidence[0]) == ["plugin_error"] and result.outcome == "failed"
     assert "not 'delivered' or 'accepted'" in result.evidence[0]["error"]
@@ -298,12 +307,8 @@ def test_a_short_secret_is_scrubbed_from_errors_but_never_corrupts_ids_or_timest
     def leaky(request: DeliveryRequest) -> Receipt:
         raise RuntimeError(f"token {request.settings.token.get_secret_value()} was refused")
 
-    registry = toy_registry(Provider("leaky", ToySettings, leaky))
-    reset_registry(registry)
-    try:
-        plan, connectors = plan_and_connectors(tmp_path, {"toy": {"provider": "leaky", "token": token}})
-    finally:
-        reset_registry(None)
+    registry, plan, connectors = toy_world(tmp_path, Provider("leaky", ToySettings, leaky),
+                                           connector={"provider": "leaky", "token": token})
     evidence = deliver_plan(plan, connectors, registry, FAST, now=DUE).evidence[0]
     assert evidence["error"] == "RuntimeError: token [REDACTED] was refused"
     assert evidence["started_at"].startswith("2026-12-20T") and evidence["completed_at"].startswith("2026-12-20T")
@@ -410,14 +415,9 @@ def test_claims_and_outcomes_are_written_in_batches_before_the_hook_sees_them(tm
         def cavra_delivery_recorded(self, evidence: dict[str, Any]) -> None:
             seen.append(evidence["evidence_id"] in store.stored)
 
-    registry = toy_registry(Provider("instant", ToySettings, instant))
-    registry.add(Observer(), PluginInfo("observer", "test-observer", "0"))
-    reset_registry(registry)
     owners = [f"owner-{i:03d}" for i in range(200)]
-    try:
-        plan, connectors = plan_and_connectors(tmp_path, {"toy": toy("instant")}, owners=owners)
-    finally:
-        reset_registry(None)
+    registry, plan, connectors = toy_world(tmp_path, Provider("instant", ToySettings, instant), owners=owners,
+                                           observer=Observer())
     result = deliver_plan(plan, connectors, registry, FAST, store=store)
 
     assert result.outcome == "delivered" and len(result.evidence) == 200
@@ -441,12 +441,8 @@ def test_a_slow_route_does_not_hold_back_the_evidence_of_finished_ones(tmp_path:
             await asyncio.sleep(0.05)
         return Receipt(500)
 
-    registry = toy_registry(Provider("patient", ToySettings, patient))
-    reset_registry(registry)
-    try:
-        plan, connectors = plan_and_connectors(tmp_path, {"toy": toy("patient")}, owners=["owner-000", "owner-001"])
-    finally:
-        reset_registry(None)
+    registry, plan, connectors = toy_world(tmp_path, Provider("patient", ToySettings, patient),
+                                           owners=["owner-000", "owner-001"])
     started = time.monotonic()
     result = deliver_plan(plan, connectors, registry, FAST, store=store)
     assert result.outcome == "delivered", "the finished route was stored (within a second) while the other waited"
@@ -470,14 +466,9 @@ def test_a_store_error_stops_new_sends_and_ends_the_run_with_that_error(tmp_path
         def cavra_delivery_recorded(self, evidence: dict[str, Any]) -> None:
             seen.append(evidence["evidence_id"])
 
-    registry = toy_registry(Provider("counted", ToySettings, counted))
-    registry.add(Observer(), PluginInfo("observer", "test-observer", "0"))
-    reset_registry(registry)
     owners = [f"owner-{i:03d}" for i in range(600)]
-    try:
-        plan, connectors = plan_and_connectors(tmp_path, {"toy": toy("counted")}, owners=owners)
-    finally:
-        reset_registry(None)
+    registry, plan, connectors = toy_world(tmp_path, Provider("counted", ToySettings, counted), owners=owners,
+                                           observer=Observer())
     store = FullDisk(tmp_path / "evidence.db")
     with pytest.raises(StoreError, match="disk is full"):
         deliver_plan(plan, connectors, registry, FAST, store=store)
