@@ -379,6 +379,16 @@ def test_plan_id_cannot_move_between_schedules(store: SQLiteStore) -> None:
         store.save_plan(plan("sched-b", T0, plan_id="p1"))
 
 
+def test_a_batch_repeating_a_record_must_repeat_it_exactly(store: SQLiteStore) -> None:
+    records = [evidence("sched-a", n, T0) for n in range(3)]
+    store.save_evidence_batch(records)
+    store.save_evidence_batch([*copy.deepcopy(records), evidence("sched-a", 3, T0)])  # repeats are no-ops
+    assert len(store.history(kind="delivery")) == 4
+    with pytest.raises(StoreError, match="ev-sched-a-slack-1 is already recorded with different content"):
+        store.save_evidence_batch([evidence("sched-a", 4, T0), {**records[1], "outcome": "failed"}])
+    assert len(store.history(kind="delivery")) == 4, "the whole batch was rolled back"
+
+
 def test_evidence_is_append_only(store: SQLiteStore) -> None:
     record = evidence("sched-a", 1, T0)
     assert store.save_evidence(record) == "ev-sched-a-slack-1"
