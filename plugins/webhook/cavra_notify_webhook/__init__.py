@@ -137,6 +137,8 @@ async def deliver(request: DeliveryRequest) -> Receipt:
     body = encode_event(request.event)
     headers = {"Host": target.host, "Content-Length": str(len(body)),
                **build_headers(settings, request.delivery_key, body, time.time())}
+    if target.authorization:
+        headers["Authorization"] = target.authorization
     transport = await _http.transport()
     try:
         async with asyncio.timeout(request.timeout):

@@ -17,6 +17,7 @@ performs), or explicitly with :func:`aclose`. Nothing here logs a URL.
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import weakref
 from collections.abc import AsyncGenerator
@@ -66,10 +67,15 @@ async def aclose() -> None:
 class Target(NamedTuple):
     url: httpx.URL
     host: str  # the Host header: host, and the port unless it is the scheme's default
+    authorization: str | None  # Basic credentials from the URL's user-info, as httpx's client would send
 
 
 @functools.lru_cache(maxsize=256)
 def target(url: str) -> Target:
     """``url`` parsed once (a connector sends every route to the same URL)."""
     parsed = httpx.URL(url)
-    return Target(parsed, parsed.netloc.decode("ascii"))
+    basic = None
+    if parsed.userinfo:
+        credentials = f"{parsed.username}:{parsed.password}".encode()
+        basic = "Basic " + base64.b64encode(credentials).decode("ascii")
+    return Target(parsed.copy_with(username=None, password=None), parsed.netloc.decode("ascii"), basic)

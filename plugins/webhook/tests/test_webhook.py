@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import email.utils
 import json
 import logging
@@ -318,6 +319,20 @@ def test_aclose_closes_the_running_loops_transport(fake: FakeWebhookReceiver, se
     before, after = asyncio.run(run())
     assert before is not after and after.closed
     assert len(fake.events) == 2
+
+
+def test_credentials_in_the_url_are_sent_as_basic_auth(
+    fake: FakeWebhookReceiver, secret: str
+) -> None:
+    password = canary("pw-")
+    url = fake.url.replace("http://", f"http://hook-user:{password}@")
+    receipt = deliver_once(PROVIDER, make_request(PROVIDER, settings(fake, secret, url=url)))
+    assert receipt.status_code == 200
+    (event,) = fake.events
+    headers = {name.lower(): value for name, value in event.headers.items()}
+    sent = base64.b64decode(headers["authorization"].removeprefix("Basic ")).decode()
+    assert sent == f"hook-user:{password}" and event.signature_verified
+    assert_no_secret_leak([password], receipt)
 
 
 def test_registered_through_the_entry_point_hook() -> None:
