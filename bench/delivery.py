@@ -288,6 +288,11 @@ def main() -> None:
         print("  ".join(cell.rjust(w) for cell, w in zip(line, widths, strict=True)))
         if index == 0:
             print("  ".join("-" * w for w in widths))
+    for routes, runs in rows:
+        if routes == 1000:
+            ratio = statistics.median(r["elapsed"] for r in runs["apprise"]) / statistics.median(
+                r["elapsed"] for r in runs["cavra"])
+            print(f"goal, at least 5x apprise at 1,000 routes: {ratio:.1f}x, {'met' if ratio >= 5 else 'NOT met'}")
     print("cavra = plan + webhook plugin (HMAC signed) + SQLite evidence (claim, evidence, outcome per route); "
           "peak RSS is the whole child process (interpreter and imports included)")
     if args.breakdown:
