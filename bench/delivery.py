@@ -166,7 +166,7 @@ def run_cavra(routes: int, port: int, kind: str = "cavra") -> dict[str, Any]:
         if store is not None:
             store.close()
         stored = sum(f.stat().st_size for f in Path(tmp).glob("evidence.db*"))
-    delivered = sum(e["outcome"] == "delivered" for e in result.evidence)
+    delivered = sum(e.outcome == "delivered" for e in result.evidence)
     if kind == "core":
         delivered = routes  # nothing was sent: the receiver count is not expected to move
     return {"elapsed": elapsed, "sent": delivered, "outcome": result.outcome, "db_bytes": stored,

@@ -50,7 +50,7 @@ def sweep(n: int, folder: Path) -> int:
     for i in range(n):
         ctx = service.Context(resolve(mode="promoted", schedule_path=str(folder / f"s{i}.json"), env={}), NOW, None)
         plan = service.notification_plan(ctx, service.schedule_report(ctx), None)
-        routes += len(plan["route_decisions"])
+        routes += len(plan.route_decisions)
     return routes
 
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
 
 from .errors import InputError
+from .records import ACK_SCHEMA, Acknowledgement
 from .store import EvidenceStore, iso_z, to_utc
 
-ACK_SCHEMA: Final = "cavra.go-backend-pilot.rollback-drill-notification-ack.v1"
 AckState = Literal["acknowledged", "dismissed", "escalated", "resolved"]
 ACK_STATES: tuple[str, ...] = ("acknowledged", "dismissed", "escalated", "resolved")
 
@@ -31,8 +31,8 @@ _UNSAFE = (
 _ALLOWED_REF = re.compile(r"go-rollback-drill://", re.I)
 
 
-class Acknowledgement(BaseModel):
-    """The ack record, ``cavra.go-backend-pilot.rollback-drill-notification-ack.v1``."""
+class AckInput(BaseModel):
+    """Validates an acknowledgement before it becomes an :class:`Acknowledgement` record."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -96,7 +96,7 @@ def record_ack(
     external_ref: str | None = None,
     notes: str | None = None,
     now: datetime,
-) -> dict[str, Any]:
+) -> Acknowledgement:
     """Validate and record an acknowledgement against a plan (the schedule's latest by default)."""
     if state not in ACK_STATES:
         raise InputError(f"invalid acknowledgement state '{state}'; expected one of: {', '.join(ACK_STATES)}")
@@ -119,7 +119,7 @@ def record_ack(
             f"provider '{provider}' has no delivered route in plan '{plan['plan_id']}'; nothing to acknowledge"
         )
     try:
-        ack = Acknowledgement(
+        ack = AckInput(
             schedule_id=schedule_id,
             plan_id=plan["plan_id"],
             provider=provider,
@@ -131,7 +131,7 @@ def record_ack(
         )
     except ValidationError as exc:
         raise InputError(_explain(exc)) from None
-    record = ack.model_dump(mode="json")
-    store.save_ack(record)
+    record = Acknowledgement(**{k: v for k, v in ack.model_dump(mode="json").items() if k != "schema_version"})
+    store.save_ack(record.to_json())
     return record
 

@@ -17,14 +17,14 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .connectors import Connector
 from .failures import classify_exception
-from .plan import build_event, message_of
 from .provider import DeliveryFailure, DeliveryRequest, FailureClass, Provider, Receipt
+from .records import Attempt, DeliveryEvidence, Event, Plan, Route, SkippedRoute
 from .redact import Redactor
 from .timeutil import iso
 
@@ -32,16 +32,15 @@ if TYPE_CHECKING:
     from .plugins import Registry
     from .store import ClaimResult, EvidenceStore
 
-METADATA_KIND = "release-connector-delivery"
-SOURCE = "go_backend_rollback_drill_notification"
 OUTCOME_EXIT = {"delivered": 0, "nothing_to_deliver": 0, "partial": 3, "failed": 4}
 OUTCOME_HTTP = {"delivered": 200, "nothing_to_deliver": 200, "partial": 207, "failed": 502}
 RECEIPT_OUTCOMES = ("delivered", "accepted")
-# Evidence fields the core makes itself from nothing a plugin, connector or SDK supplies: constants,
-# enum values, hashes, a uuid, its own clock and attempt records. The redactor skips them; scanning
-# could only corrupt an id or a timestamp that happens to contain a short secret such as "2026".
-CORE_FIELDS = frozenset({"metadata_kind", "connector_delivery_source", "evidence_id", "delivery_key", "claim",
-                         "outcome", "status_code", "failure_class", "attempts", "started_at", "completed_at"})
+# Evidence fields that carry anything a plan, plugin, connector or SDK supplied: the redactor scans
+# these. The others the core makes itself (constants, enum values, hashes, a uuid, its own clock and
+# attempt records); scanning them could only corrupt an id or a timestamp that happens to contain a
+# short secret such as "2026".
+SCANNED_FIELDS = ("event_id", "event_type", "plan_id", "schedule_id", "occurrence", "route_key", "owner",
+                  "provider", "connector", "error", "receipt", "target")
 
 
 @dataclass(frozen=True)
@@ -60,10 +59,10 @@ class Result:
     """The overall outcome plus one evidence record per attempted route (and skipped ones)."""
 
     outcome: str
-    plan: dict[str, Any]
-    event: dict[str, Any]
-    evidence: list[dict[str, Any]] = field(default_factory=list)
-    skipped: list[dict[str, Any]] = field(default_factory=list)
+    plan: Plan
+    event: Event
+    evidence: list[DeliveryEvidence] = field(default_factory=list)
+    skipped: list[SkippedRoute] = field(default_factory=list)
     redactor: Redactor = field(default_factory=Redactor)
 
     def __repr__(self) -> str:  # short: asyncio formats the run's task (and so its result) on exit
@@ -77,11 +76,11 @@ class Result:
     def http_status(self) -> int:
         return OUTCOME_HTTP[self.outcome]
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"outcome": self.outcome, "plan_id": self.plan["plan_id"], "event": self.event,
-                "deliveries": self.evidence, "skipped": self.skipped,
-                "delivered_count": sum(e["outcome"] in ("delivered", "accepted") for e in self.evidence),
-                "failed_count": sum(e["outcome"] == "failed" for e in self.evidence)}
+    def to_json(self) -> dict[str, Any]:
+        return {"outcome": self.outcome, "plan_id": self.plan.plan_id, "event": self.event.to_json(),
+                "deliveries": [e.to_json() for e in self.evidence], "skipped": [s.to_json() for s in self.skipped],
+                "delivered_count": sum(e.succeeded for e in self.evidence),
+                "failed_count": sum(e.outcome == "failed" for e in self.evidence)}
 
 
 def delivery_key(occurrence: str, route_key: str, connector: str) -> str:
@@ -145,14 +144,14 @@ async def _call(provider: Provider, request: DeliveryRequest) -> Receipt:
 class Dispatcher:
     """Delivers one plan. Construct, then ``await run()`` (or call :func:`deliver_plan`)."""
 
-    def __init__(self, plan: dict[str, Any], connectors: Mapping[str, Connector], registry: Registry,
+    def __init__(self, plan: Plan, connectors: Mapping[str, Connector], registry: Registry,
                  options: Options, redactor: Redactor, store: EvidenceStore | None = None,
                  force: bool = False, rng: random.Random | None = None, now: datetime | None = None) -> None:
         self.plan, self.connectors, self.registry = plan, connectors, registry
         self.options, self.redactor, self.store, self.force = options, redactor, store, force
         self.rng = rng or random.Random()
-        self.event = build_event(plan)
-        self.message = message_of(plan)
+        self.event = Event.of(plan)
+        self._event_json = self.event.to_json()
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._global = asyncio.Semaphore(options.max_concurrency)
         self._started = time.monotonic()
@@ -166,8 +165,8 @@ class Dispatcher:
         return self._limits.setdefault(provider.name, asyncio.Semaphore(max(1, provider.concurrency)))
 
     async def run(self) -> Result:
-        routes = [d["route"] for d in self.plan["route_decisions"] if d["action"] == "deliver"]
-        keys = [delivery_key(self.plan["occurrence"], r["route_key"], r["provider"]) for r in routes]
+        routes = self.plan.deliverable
+        keys = [delivery_key(self.plan.occurrence, r.route_key, r.provider) for r in routes]
         claims: list[ClaimResult] = ["send"] * len(routes)
         recorder = _Recorder(self.store, self.registry)
         if self.store is not None:
@@ -175,26 +174,27 @@ class Dispatcher:
         outcomes = await asyncio.gather(*(self._route(route, key, claim, recorder)
                                           for route, key, claim in zip(routes, keys, claims, strict=True)))
         await recorder.finish()
-        evidence = [o for o in outcomes if "metadata_kind" in o]
-        skipped = [o for o in outcomes if "metadata_kind" not in o]
+        evidence = [o for o in outcomes if isinstance(o, DeliveryEvidence)]
+        skipped = [o for o in outcomes if isinstance(o, SkippedRoute)]
         return Result(_overall(evidence), self.plan, self.event, evidence, skipped, self.redactor)
 
-    def _claim_all(self, routes: list[Mapping[str, Any]], keys: list[str]) -> list[ClaimResult]:
+    def _claim_all(self, routes: list[Route], keys: list[str]) -> list[ClaimResult]:
         """Save the plan, then record the intent to send every route, before anything is sent."""
         from .store import RouteClaim
 
         assert self.store is not None
-        self.store.save_plan(self.plan)
-        occurrence = self.plan["occurrence"]
+        self.store.save_plan(self.plan.to_json())
+        occurrence = self.plan.occurrence
         return self.store.claim_many(
-            [RouteClaim(occurrence, r["route_key"], r["provider"], k) for r, k in zip(routes, keys, strict=True)],
-            now=self.clock(), repeat_interval=timedelta(minutes=self.plan.get("repeat_interval_minutes") or 1440),
+            [RouteClaim(occurrence, r.route_key, r.provider, k) for r, k in zip(routes, keys, strict=True)],
+            now=self.clock(), repeat_interval=timedelta(minutes=self.plan.repeat_interval_minutes or 1440),
             force=self.force, lease_seconds=self.options.lease_seconds)
 
-    async def _route(self, route: Mapping[str, Any], key: str, claim: str, recorder: _Recorder) -> dict[str, Any]:
-        name = route["provider"]
+    async def _route(self, route: Route, key: str, claim: str, recorder: _Recorder
+                     ) -> DeliveryEvidence | SkippedRoute:
+        name = route.provider
         if claim in ("in_flight", "already_delivered"):
-            return {"route_key": route["route_key"], "connector": name, "skipped": claim}
+            return SkippedRoute(route.route_key, name, claim)
         connector = self.connectors.get(name)
         provider = self.registry.providers.get(connector.provider) if connector else None
         if connector is None or provider is None:
@@ -206,17 +206,17 @@ class Dispatcher:
             # global slot, or it would delay every other provider's routes.
             async with self._limit(provider), self._global:
                 if recorder.failed:  # send nothing more that could not be recorded; the claim stays
-                    return {"route_key": route["route_key"], "connector": name, "skipped": "store_failed"}
+                    return SkippedRoute(route.route_key, name, "store_failed")
                 evidence = await self._attempts(route, connector, provider, key, claim)
         redact = self.redactor.value
-        evidence = {k: v if k in CORE_FIELDS else redact(v) for k, v in evidence.items()}
+        evidence = replace(evidence, **{name: redact(getattr(evidence, name)) for name in SCANNED_FIELDS})
         recorder.add(evidence)
         return evidence
 
-    async def _attempts(self, route: Mapping[str, Any], connector: Connector, provider: Provider, key: str,
-                        claim: str) -> dict[str, Any]:
+    async def _attempts(self, route: Route, connector: Connector, provider: Provider, key: str,
+                        claim: str) -> DeliveryEvidence:
         started = iso(self.clock())
-        attempts: list[dict[str, Any]] = []
+        attempts: list[Attempt] = []
         cap = max(1, self.options.retries + 1)
         failure: DeliveryFailure | None = None
         receipt: Receipt | None = None
@@ -225,9 +225,9 @@ class Dispatcher:
             if remaining <= 0:
                 break
             budget = min(self.options.timeout, remaining)
-            request = DeliveryRequest(connector.name, connector.settings, self.message,
-                                      {**self.event, "route": dict(route), "delivery_key": key},
-                                      dict(route), key, budget, number)
+            request = DeliveryRequest(connector.name, connector.settings, self.event.message,
+                                      {**self._event_json, "route": route.to_json(), "delivery_key": key},
+                                      route.to_json(), key, budget, number)
             began = time.monotonic()
             try:
                 async with asyncio.timeout(budget):
@@ -237,52 +237,50 @@ class Dispatcher:
             except Exception as exc:
                 failure = classify_exception(exc)
             status = failure.status_code if failure else receipt.status_code if receipt else None
-            attempts.append({"attempt": number, "at": iso(self.clock()),
-                             "duration_ms": round((time.monotonic() - began) * 1000, 1),
-                             "class": failure.failure_class.value if failure else "ok",
-                             "status_code": status, "retry_after": failure.retry_after if failure else None})
+            attempt = Attempt(number, iso(self.clock()), round((time.monotonic() - began) * 1000, 1),
+                              failure.failure_class.value if failure else "ok", status,
+                              failure.retry_after if failure else None)
+            attempts.append(attempt)
             if failure is None or not failure.failure_class.retryable or number == cap:
                 break
             wait = backoff_delay(number, self.options, failure.retry_after, self.rng)
             if time.monotonic() - self._started + wait >= self.options.deadline:
-                attempts[-1]["gave_up"] = "overall deadline would pass before the next attempt"
+                attempts[-1] = replace(attempt, gave_up="overall deadline would pass before the next attempt")
                 break
             await asyncio.sleep(wait)
         return self._evidence(route, connector.name, key, _target(provider, connector), attempts, failure, claim,
                               started, receipt)
 
-    def _evidence(self, route: Mapping[str, Any], connector: str, key: str, target: str | None,
-                  attempts: list[dict[str, Any]], failure: DeliveryFailure | None, claim: str, started: str | None,
-                  receipt: Receipt | None = None) -> dict[str, Any]:
+    def _evidence(self, route: Route, connector: str, key: str, target: str | None,
+                  attempts: list[Attempt], failure: DeliveryFailure | None, claim: str, started: str | None,
+                  receipt: Receipt | None = None) -> DeliveryEvidence:
         from .redact import redact_url
 
-        provider = self.connectors[connector].provider if connector in self.connectors else route["provider"]
-        return {
-            "metadata_kind": METADATA_KIND,
-            "connector_delivery_source": SOURCE,
-            "evidence_id": "ev-" + uuid.uuid4().hex,
-            "event_id": self.event["event_id"],
-            "event_type": self.event["event_type"],
-            "plan_id": self.plan["plan_id"],
-            "schedule_id": self.plan["schedule_id"],
-            "occurrence": self.plan["occurrence"],
-            "route_key": route["route_key"],
-            "owner": route["owner"],
-            "provider": provider,
-            "connector": connector,
-            "delivery_key": key,
-            "claim": claim,
-            "outcome": receipt.outcome if receipt and failure is None else "failed",
-            "status_code": (receipt.status_code if receipt and failure is None else
-                            failure.status_code if failure else None),
-            "failure_class": failure.failure_class.value if failure else None,
-            "error": failure.message if failure else None,
-            "attempts": attempts,
-            "started_at": started,
-            "completed_at": iso(self.clock()),
-            "receipt": dict(receipt.details) if receipt and failure is None else {},
-            "target": redact_url(target) if target else None,
-        }
+        provider = self.connectors[connector].provider if connector in self.connectors else route.provider
+        ok = receipt is not None and failure is None
+        return DeliveryEvidence(
+            evidence_id="ev-" + uuid.uuid4().hex,
+            event_id=self.event.event_id,
+            event_type=self.event.event_type,
+            plan_id=self.plan.plan_id,
+            schedule_id=self.plan.schedule_id,
+            occurrence=self.plan.occurrence,
+            route_key=route.route_key,
+            owner=route.owner,
+            provider=provider,
+            connector=connector,
+            delivery_key=key,
+            claim=claim,
+            outcome=receipt.outcome if ok and receipt else "failed",
+            status_code=(receipt.status_code if ok and receipt else failure.status_code if failure else None),
+            failure_class=failure.failure_class.value if failure else None,
+            error=failure.message if failure else None,
+            attempts=tuple(attempts),
+            started_at=started,
+            completed_at=iso(self.clock()),
+            receipt=dict(receipt.details) if ok and receipt else {},
+            target=redact_url(target) if target else None,
+        )
 
 
 class _Recorder:
@@ -299,13 +297,13 @@ class _Recorder:
     def __init__(self, store: EvidenceStore | None, registry: Registry, batch: int = 256,
                  every: float = 1.0) -> None:
         self.store, self.registry, self.batch, self.every = store, registry, batch, every
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[DeliveryEvidence] = []
         self._timer: asyncio.TimerHandle | None = None
         self._error: Exception | None = None
 
-    def add(self, evidence: dict[str, Any]) -> None:
+    def add(self, evidence: DeliveryEvidence) -> None:
         if self.store is None:
-            self.registry.delivery_recorded(evidence)
+            self.registry.delivery_recorded(evidence.to_json())
             return
         self._pending.append(evidence)
         if len(self._pending) >= self.batch:
@@ -319,7 +317,7 @@ class _Recorder:
             self._timer = None
         if self.store is None or self._error is not None or not self._pending:
             return
-        batch, self._pending = self._pending, []
+        batch, self._pending = [e.to_json() for e in self._pending], []
         try:
             self.store.record_deliveries(batch)
         except Exception as exc:
@@ -339,14 +337,14 @@ class _Recorder:
             raise self._error
 
 
-def _overall(evidence: list[dict[str, Any]]) -> str:
+def _overall(evidence: list[DeliveryEvidence]) -> str:
     if not evidence:
         return "nothing_to_deliver"
-    failed = sum(e["outcome"] == "failed" for e in evidence)
+    failed = sum(e.outcome == "failed" for e in evidence)
     return "delivered" if failed == 0 else "failed" if failed == len(evidence) else "partial"
 
 
-def deliver_plan(plan: dict[str, Any], connectors: Mapping[str, Connector], registry: Registry,
+def deliver_plan(plan: Plan, connectors: Mapping[str, Connector], registry: Registry,
                  options: Options | None = None, *, redactor: Redactor | None = None,
                  store: EvidenceStore | None = None, force: bool = False, now: datetime | None = None) -> Result:
     """Synchronous entry point: deliver every ``deliver`` route of ``plan``."""

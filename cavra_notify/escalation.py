@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from .records import ESCALATION_SCHEMA, EscalationPlan, EscalationRoute, EscalationSchedule
 from .store import EvidenceStore, iso_z, to_utc
 
-ESCALATION_SCHEMA = "cavra.go-backend-pilot.rollback-drill-notification-escalation-plan.v1"
+__all__ = ["ESCALATION_SCHEMA", "build_escalation_plan", "compute_escalation"]
 CLEARING_STATES = frozenset({"acknowledged", "resolved"})
 DEFAULT_ACK_MINUTES = 60
 
@@ -59,17 +60,17 @@ def _level(outstanding: int, breached: int) -> str:
     return "critical" if breached else "warning" if outstanding else "healthy"
 
 
-def compute_escalation(store: EvidenceStore, *, now: datetime, generated_by: str = "cavra") -> dict[str, Any]:
+def compute_escalation(store: EvidenceStore, *, now: datetime, generated_by: str = "cavra") -> EscalationPlan:
     """The escalation plan as of ``now``, without saving it."""
     now_utc = to_utc(now, "now")
-    schedules: list[dict[str, Any]] = []
-    routes: list[dict[str, Any]] = []
+    schedules: list[EscalationSchedule] = []
+    routes: list[EscalationRoute] = []
     for plan in store.latest_plans():
         schedule_id = str(plan["schedule_id"])
         occurrence = plan.get("occurrence")
         delivered = store.last_deliveries(schedule_id, occurrence) if occurrence else {}
         cleared = _clearing_acks(store, schedule_id, occurrence) if delivered else {}
-        mine: list[dict[str, Any]] = []
+        mine: list[EscalationRoute] = []
         for route in _plan_routes(plan):
             delivered_at = delivered.get(route["route_key"])
             if delivered_at is None:
@@ -80,47 +81,29 @@ def compute_escalation(store: EvidenceStore, *, now: datetime, generated_by: str
             minutes = _minutes(route)
             acknowledge_by = delivered_at + timedelta(minutes=minutes)
             breached = now_utc >= acknowledge_by
-            mine.append(
-                {
-                    "schedule_id": schedule_id,
-                    "plan_id": plan.get("plan_id"),
-                    "route_key": route["route_key"],
-                    "owner": route.get("owner"),
-                    "provider": provider,
-                    "delivered_at": iso_z(delivered_at),
-                    "acknowledgement_minutes": minutes,
-                    "acknowledge_by": iso_z(acknowledge_by),
-                    "breached": breached,
-                    "escalate_to": (route.get("escalation_owner") or route.get("owner")) if breached else None,
-                }
-            )
-        breached_count = sum(1 for r in mine if r["breached"])
-        schedules.append(
-            {
-                "schedule_id": schedule_id,
-                "plan_id": plan.get("plan_id"),
-                "occurrence": occurrence,
-                "alert_level": _level(len(mine), breached_count),
-                "outstanding_route_count": len(mine),
-                "breached_route_count": breached_count,
-            }
-        )
+            mine.append(EscalationRoute(
+                schedule_id=schedule_id,
+                plan_id=plan.get("plan_id"),
+                route_key=route["route_key"],
+                owner=route.get("owner"),
+                provider=provider,
+                delivered_at=iso_z(delivered_at),
+                acknowledgement_minutes=minutes,
+                acknowledge_by=iso_z(acknowledge_by),
+                breached=breached,
+                escalate_to=(route.get("escalation_owner") or route.get("owner")) if breached else None,
+            ))
+        breached_count = sum(1 for r in mine if r.breached)
+        schedules.append(EscalationSchedule(schedule_id, plan.get("plan_id"), occurrence,
+                                            _level(len(mine), breached_count), len(mine), breached_count))
         routes.extend(mine)
-    breached_total = sum(1 for r in routes if r["breached"])
-    return {
-        "schema_version": ESCALATION_SCHEMA,
-        "generated_at": iso_z(now_utc),
-        "generated_by": generated_by,
-        "alert_level": _level(len(routes), breached_total),
-        "outstanding_route_count": len(routes),
-        "breached_route_count": breached_total,
-        "schedules": schedules,
-        "routes": routes,
-    }
+    breached_total = sum(1 for r in routes if r.breached)
+    return EscalationPlan(iso_z(now_utc), generated_by, _level(len(routes), breached_total), tuple(schedules),
+                          tuple(routes))
 
 
-def build_escalation_plan(store: EvidenceStore, *, now: datetime, generated_by: str = "cavra") -> dict[str, Any]:
+def build_escalation_plan(store: EvidenceStore, *, now: datetime, generated_by: str = "cavra") -> EscalationPlan:
     """Compute the escalation plan as of ``now``, record it in the store and return it."""
     plan = compute_escalation(store, now=now, generated_by=generated_by)
-    store.save_escalation_plan(plan)
+    store.save_escalation_plan(plan.to_json())
     return plan

@@ -7,16 +7,15 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 from .errors import SettingsError
-from .provider import Message
+from .records import EVENT_TYPE, PLAN_SCHEMA, Message, Plan, Route, RouteDecision
 from .routing import EffectivePolicy
 from .schedule import ScheduleReport
 from .timeutil import iso
 
-PLAN_SCHEMA = "cavra.go-backend-pilot.rollback-drill-notification-plan.v1"
-EVENT_TYPE = "cavra.go_backend.rollback_drill.notification"
+__all__ = ["EVENT_TYPE", "PLAN_SCHEMA", "build_message", "build_plan", "occurrence_key", "route_key",
+           "select_providers"]
 HEALTHY_STATUSES = frozenset({"ready", "not_requested"})
 
 # occurrence -> {route_key: its latest successful notification in that occurrence}; asked once per plan
@@ -88,32 +87,29 @@ def build_message(report: ScheduleReport) -> Message:
     )
 
 
-def _decide(report: ScheduleReport, policy: EffectivePolicy, route: dict[str, Any], *,
+def _decide(report: ScheduleReport, policy: EffectivePolicy, route: Route, *,
             force: bool, configured: frozenset[str] | None, notified: Mapping[str, datetime],
-            ) -> dict[str, Any]:
-    owner, provider, now = route["owner"], route["provider"], report.now
+            ) -> RouteDecision:
+    owner, provider, now = route.owner, route.provider, report.now
     schedule_id = report.schedule.schedule_id if report.schedule else ""
 
-    def decision(action: str, category: str | None, reason: str, **extra: Any) -> dict[str, Any]:
-        return {"route": route, "action": action, "category": category, "reason": reason, **extra}
-
     if configured is not None and provider not in configured:
-        return decision("skip", "not_configured", "provider not configured")
+        return RouteDecision(route, "skip", "not_configured", "provider not configured")
     if report.status in HEALTHY_STATUSES and not force:
-        return decision("suppress", "healthy", f"schedule is {report.status}; nothing is due")
+        return RouteDecision(route, "suppress", "healthy", f"schedule is {report.status}; nothing is due")
     window = policy.active_window(now, schedule_id, owner, provider)
     if window is not None:
-        return decision("suppress", "maintenance_window", window.reason or "maintenance window",
-                        window_id=window.window_id, window_end_at=iso(window.end_at))
+        return RouteDecision(route, "suppress", "maintenance_window", window.reason or "maintenance window",
+                             window_id=window.window_id, window_end_at=iso(window.end_at))
     unavailable = policy.unavailable_reason(now, owner)
     if unavailable is not None:
-        return decision("suppress", "owner_calendar", unavailable)
-    last = None if force else notified.get(route["route_key"])
+        return RouteDecision(route, "suppress", "owner_calendar", unavailable)
+    last = None if force else notified.get(route.route_key)
     if last is not None and now - last < timedelta(minutes=policy.repeat_interval_minutes):
-        return decision("suppress", "repeat_interval",
-                        f"already notified at {iso(last)} for this occurrence", last_notified_at=iso(last))
-    return decision("deliver", None, "forced" if force and report.status in HEALTHY_STATUSES
-                    else f"schedule is {report.status}")
+        return RouteDecision(route, "suppress", "repeat_interval", f"already notified at {iso(last)} for this "
+                             "occurrence", last_notified_at=iso(last))
+    return RouteDecision(route, "deliver", None, "forced" if force and report.status in HEALTHY_STATUSES
+                         else f"schedule is {report.status}")
 
 
 def build_plan(
@@ -125,7 +121,7 @@ def build_plan(
     configured: frozenset[str] | None = None,
     last_notified: LastNotified | None = None,
     generated_by: str = "cavra",
-) -> dict[str, Any]:
+) -> Plan:
     """Build the plan. ``configured`` is the set of connector names when a config is known."""
     schedule = report.schedule
     schedule_providers = list(schedule.notification_providers) if schedule else []
@@ -133,22 +129,21 @@ def build_plan(
     wanted = selected if selected is not None else schedule_providers
     occurrence = occurrence_key(report)
     notified = last_notified(occurrence) if last_notified and not force else {}
-    owner_routes: list[dict[str, Any]] = []
-    decisions: list[dict[str, Any]] = []
+    owner_routes: list[Route] = []
+    decisions: list[RouteDecision] = []
     for owner in schedule.owners if schedule else []:
         owner_route = policy.owner_routes.get(owner)
         narrowed = owner_route.providers if owner_route and owner_route.providers is not None else None
         for provider in wanted:
             if narrowed is not None and provider not in narrowed:
                 continue
-            route = {
-                "route_key": route_key(schedule.schedule_id, owner, provider),  # type: ignore[union-attr]
-                "owner": owner,
-                "provider": provider,
-                "acknowledgement_minutes": (owner_route.acknowledgement_minutes if owner_route else None)
-                or policy.acknowledgement_minutes,
-                "escalation_owner": (owner_route.escalation_owner if owner_route else None) or owner,
-            }
+            route = Route(
+                route_key(schedule.schedule_id, owner, provider),  # type: ignore[union-attr]
+                owner,
+                provider,
+                (owner_route.acknowledgement_minutes if owner_route else None) or policy.acknowledgement_minutes,
+                (owner_route.escalation_owner if owner_route else None) or owner,
+            )
             owner_routes.append(route)
             decisions.append(_decide(report, policy, route, force=force, configured=configured,
                                      notified=notified))
@@ -157,65 +152,43 @@ def build_plan(
 
 
 def _assemble(report: ScheduleReport, policy: EffectivePolicy, occurrence: str,
-              decisions: list[dict[str, Any]], owner_routes: list[dict[str, Any]],
+              decisions: list[RouteDecision], owner_routes: list[Route],
               schedule_providers: list[str], wanted: list[str], configured: frozenset[str] | None,
-              force: bool, generated_by: str) -> dict[str, Any]:
+              force: bool, generated_by: str) -> Plan:
     eligible = [p for p in schedule_providers if configured is None or p in configured]
-    delivering = sorted({d["route"]["provider"] for d in decisions if d["action"] == "deliver"})
-    identity = json.dumps([occurrence, [(d["route"]["route_key"], d["action"], d["category"])
-                                        for d in decisions]], sort_keys=True)
-    message = build_message(report)
-    actions = Counter(d["action"] for d in decisions)
-    categories = Counter(d["category"] for d in decisions)
-    return {
-        "schema_version": PLAN_SCHEMA,
-        "plan_id": "plan-" + hashlib.sha256(identity.encode()).hexdigest()[:20],
-        "schedule_id": report.schedule.schedule_id if report.schedule else None,
-        "occurrence": occurrence,
-        "generated_at": iso(report.now),
-        "generated_by": generated_by,
-        "status": report.status,
-        "alert_level": report.alert_level,
-        "next_due_at": iso(report.next_due_at),
-        "days_until_due": report.days_until_due,
-        "forced": force,
-        "policy_source": policy.source,
-        "repeat_interval_minutes": policy.repeat_interval_minutes,
-        "eligible_providers": eligible,
-        "selected_providers": [p for p in wanted if p in eligible],
-        "suppressed_providers": sorted({d["route"]["provider"] for d in decisions} - set(delivering)),
-        "owner_routes": owner_routes,
-        "route_decisions": decisions,
-        "deliverable_route_count": actions["deliver"],
-        "suppressed_route_count": actions["suppress"],
-        "skipped_route_count": actions["skip"],
-        "healthy_suppressed_count": categories["healthy"],
-        "maintenance_suppressed_count": categories["maintenance_window"],
-        "calendar_suppressed_count": categories["owner_calendar"],
-        "repeat_suppressed_count": categories["repeat_interval"],
-        "acknowledgement_required_providers": delivering,
-        "message": {"title": message.title, "summary": message.summary, "runbook_ref": message.runbook_ref,
-                    "facts": dict(message.facts), "alert_level": message.alert_level},
-        "failed_checks": [c.as_dict() for c in report.failed_checks],
-    }
-
-
-def message_of(plan: dict[str, Any]) -> Message:
-    m = plan["message"]
-    return Message(m["title"], m["summary"], m["runbook_ref"], m["facts"], m["alert_level"])
-
-
-def build_event(plan: dict[str, Any]) -> dict[str, Any]:
-    """The ``cavra.go_backend.rollback_drill.notification`` event that carries message and plan."""
-    return {
-        "event_type": EVENT_TYPE,
-        "event_id": "evt-" + plan["plan_id"].removeprefix("plan-"),
-        "plan_id": plan["plan_id"],
-        "schedule_id": plan["schedule_id"],
-        "occurrence": plan["occurrence"],
-        "status": plan["status"],
-        "alert_level": plan["alert_level"],
-        "next_due_at": plan["next_due_at"],
-        "generated_at": plan["generated_at"],
-        "message": plan["message"],
-    }
+    delivering = sorted({d.route.provider for d in decisions if d.action == "deliver"})
+    identity = json.dumps([occurrence, [(d.route.route_key, d.action, d.category) for d in decisions]],
+                          sort_keys=True)
+    actions = Counter(d.action for d in decisions)
+    categories = Counter(d.category for d in decisions)
+    return Plan(
+        plan_id="plan-" + hashlib.sha256(identity.encode()).hexdigest()[:20],
+        schedule_id=report.schedule.schedule_id if report.schedule else None,
+        occurrence=occurrence,
+        generated_at=iso(report.now),
+        generated_by=generated_by,
+        status=report.status,
+        alert_level=report.alert_level,
+        next_due_at=iso(report.next_due_at),
+        days_until_due=report.days_until_due,
+        forced=force,
+        policy_source=policy.source,
+        repeat_interval_minutes=policy.repeat_interval_minutes,
+        eligible_providers=tuple(eligible),
+        selected_providers=tuple(p for p in wanted if p in eligible),
+        suppressed_providers=tuple(sorted({d.route.provider for d in decisions} - set(delivering))),
+        owner_routes=tuple(owner_routes),
+        route_decisions=tuple(decisions),
+        counts={
+            "deliverable_route_count": actions["deliver"],
+            "suppressed_route_count": actions["suppress"],
+            "skipped_route_count": actions["skip"],
+            "healthy_suppressed_count": categories["healthy"],
+            "maintenance_suppressed_count": categories["maintenance_window"],
+            "calendar_suppressed_count": categories["owner_calendar"],
+            "repeat_suppressed_count": categories["repeat_interval"],
+        },
+        acknowledgement_required_providers=tuple(delivering),
+        message=build_message(report),
+        failed_checks=tuple(c.as_dict() for c in report.failed_checks),
+    )

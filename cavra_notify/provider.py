@@ -16,6 +16,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .records import Event, Message, Route
+
+__all__ = ["DeliveryFailure", "DeliveryRequest", "Event", "FailureClass", "Message", "Provider", "Receipt", "Route",
+           "secret_field_names"]
+
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
@@ -64,17 +69,6 @@ class DeliveryFailure(Exception):
         self.message = message
         self.status_code = status_code
         self.retry_after = retry_after
-
-
-@dataclass(frozen=True)
-class Message:
-    """The human message every provider renders in its own format."""
-
-    title: str
-    summary: str
-    runbook_ref: str
-    facts: Mapping[str, str]
-    alert_level: str
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,26 @@
-"""The one core the CLI and the API share: settings → report → plan (→ delivery in ``delivery``)."""
+"""The evaluation pipeline behind the facade: settings → report → policy → plan (→ delivery).
+
+Only the schedule evaluation is imported up front: the read-only schedule and history commands pass
+through here without loading planning, connectors, pluggy or the delivery side.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .connectors import RawConfig, read_config
-from .models import RoutingPolicy, load, parse
-from .plan import LastNotified, build_plan
-from .routing import effective_policy
 from .schedule import ScheduleReport, evaluate_schedule
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .connectors import Connector, RawConfig
+    from .delivery import Options, Result
+    from .models import RoutingPolicy
+    from .plan import LastNotified
+    from .records import Plan
+    from .redact import Redactor
+    from .store import EvidenceStore
 
 
 @dataclass(frozen=True)
@@ -32,7 +41,11 @@ class Context:
 
 
 def context(settings: Settings, now: datetime) -> Context:
-    config = read_config(settings.connector_config_path) if settings.connector_config_path else None
+    config = None
+    if settings.connector_config_path:
+        from .connectors import read_config
+
+        config = read_config(settings.connector_config_path)
     return Context(settings, now, config)
 
 
@@ -43,6 +56,8 @@ def schedule_report(ctx: Context) -> ScheduleReport:
 
 def routing_policy(ctx: Context, path: str | None = None, document: Any = None) -> RoutingPolicy | None:
     """The routing policy from a file or an in-memory document (API body), guarded and validated."""
+    from .models import RoutingPolicy, load, parse
+
     if path is not None:
         return load(path, "routing policy", RoutingPolicy, ctx.deny_names)
     if document is not None:
@@ -59,12 +74,15 @@ def notification_plan(
     force: bool = False,
     last_notified: LastNotified | None = None,
     generated_by: str = "cavra",
-) -> dict[str, Any]:
+) -> Plan:
+    from .plan import build_plan
+    from .routing import effective_policy
+
     return build_plan(report, effective_policy(report.schedule, policy), providers=providers, force=force,
                       configured=ctx.configured, last_notified=last_notified, generated_by=generated_by)
 
 
-def connectors_for(ctx: Context, names: list[str]) -> dict[str, Any]:
+def connectors_for(ctx: Context, names: list[str]) -> dict[str, Connector]:
     """Validate (and resolve the secrets of) the named connectors before any traffic is sent."""
     from .connectors import validate_connector
     from .errors import ConfigError
@@ -76,7 +94,7 @@ def connectors_for(ctx: Context, names: list[str]) -> dict[str, Any]:
     return {name: validate_connector(config, name, registry) for name in sorted(set(names) & config.names)}
 
 
-def install_log_redaction(secrets: list[str]) -> Any:
+def install_log_redaction(secrets: list[str]) -> Redactor:
     """Scrub these secrets from every log record handled by the root logger's handlers."""
     import logging
 
@@ -98,12 +116,12 @@ def deliver(
     report: ScheduleReport,
     policy: RoutingPolicy | None,
     *,
-    store: Any,
+    store: EvidenceStore | None,
     providers: str | None = None,
     force: bool = False,
-    options: Any = None,
+    options: Options | None = None,
     generated_by: str = "cavra",
-) -> Any:
+) -> Result:
     """Plan with the notification log's memory, then deliver every ``deliver`` route (SPEC §6)."""
     from .delivery import deliver_plan
     from .plugins import get_registry
@@ -111,7 +129,7 @@ def deliver(
     plan = notification_plan(ctx, report, policy, providers=providers, force=force,
                              last_notified=store.notified_routes if store is not None else None,
                              generated_by=generated_by)
-    wanted = [d["route"]["provider"] for d in plan["route_decisions"] if d["action"] == "deliver"]
+    wanted = [route.provider for route in plan.deliverable]
     connectors = connectors_for(ctx, wanted) if wanted else {}
     redactor = install_log_redaction([s for c in connectors.values() for s in c.secrets])
     return deliver_plan(plan, connectors, get_registry(), options, redactor=redactor, store=store, force=force,

@@ -840,7 +840,7 @@ class SQLiteStore:
                     by_class[cls] = by_class.get(cls, 0) + n
             elif kind == "ack":
                 by_state[outcome] = by_state.get(outcome, 0) + n
-        escalation = compute_escalation(self, now=now)
+        escalation = compute_escalation(self, now=now).to_json()
         return {
             "generated_at": iso_z(now),
             "schedules": schedules,

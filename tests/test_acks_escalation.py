@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from cavra_notify.acks import ACK_SCHEMA, Acknowledgement, record_ack
+from cavra_notify.acks import ACK_SCHEMA, AckInput, record_ack
 from cavra_notify.errors import InputError
 from cavra_notify.escalation import ESCALATION_SCHEMA, build_escalation_plan, compute_escalation
 from cavra_notify.store import SQLiteStore, open_store
@@ -69,7 +69,7 @@ def delivered(store: SQLiteStore) -> dict[str, Any]:
 
 
 def outstanding(store: SQLiteStore, now: datetime) -> dict[str, dict[str, Any]]:
-    return {r["route_key"]: r for r in compute_escalation(store, now=now)["routes"]}
+    return {r["route_key"]: r for r in compute_escalation(store, now=now).to_json()["routes"]}
 
 
 # --- escalation --------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ def test_route_suppressed_as_already_notified_in_a_later_plan_stays_outstanding(
     store.save_plan(make_plan("sched-a", "plan-1b", "occ-1", routes, generated_at=DELIVERED + timedelta(minutes=5),
                               action="suppress"))
     assert store.latest_plan("sched-a")["plan_id"] == "plan-1b"  # type: ignore[index]
-    escalation = compute_escalation(store, now=DELIVERED + timedelta(minutes=45))
+    escalation = compute_escalation(store, now=DELIVERED + timedelta(minutes=45)).to_json()
     assert {r["plan_id"] for r in escalation["routes"]} == {"plan-1b"}
     assert escalation["breached_route_count"] == 1 and escalation["outstanding_route_count"] == 2
 
@@ -141,7 +141,7 @@ def test_route_suppressed_as_already_notified_in_a_later_plan_stays_outstanding(
 def test_new_occurrence_without_delivery_is_not_outstanding(store: SQLiteStore, delivered: dict[str, Any]) -> None:
     store.save_plan(make_plan("sched-a", "plan-2", "occ-2", [route("ops", "slack", 30)],
                               generated_at=DELIVERED + timedelta(days=1)))
-    escalation = compute_escalation(store, now=DELIVERED + timedelta(days=2))
+    escalation = compute_escalation(store, now=DELIVERED + timedelta(days=2)).to_json()
     assert escalation["routes"] == [] and escalation["alert_level"] == "healthy"
 
 
@@ -150,28 +150,28 @@ def test_failed_delivery_is_not_outstanding(store: SQLiteStore) -> None:
     plan = make_plan("sched-a", "plan-f", "occ-1", [rt])
     store.save_plan(plan)
     deliver(store, plan, rt, outcome="failed")
-    assert compute_escalation(store, now=DELIVERED + timedelta(hours=5))["routes"] == []
+    assert compute_escalation(store, now=DELIVERED + timedelta(hours=5)).routes == ()
     deliver(store, plan, rt, at=DELIVERED + timedelta(minutes=1), outcome="accepted")
-    assert len(compute_escalation(store, now=DELIVERED + timedelta(hours=5))["routes"]) == 1
+    assert len(compute_escalation(store, now=DELIVERED + timedelta(hours=5)).routes) == 1
 
 
 def test_alert_levels_and_schedules_summary(store: SQLiteStore, delivered: dict[str, Any]) -> None:
     other = make_plan("sched-b", "plan-b", "occ-b", [route("web", "teams", 60, schedule_id="sched-b")])
     store.save_plan(other)
-    warning = compute_escalation(store, now=DELIVERED + timedelta(minutes=10))
+    warning = compute_escalation(store, now=DELIVERED + timedelta(minutes=10)).to_json()
     assert warning["alert_level"] == "warning" and warning["outstanding_route_count"] == 2
-    critical = compute_escalation(store, now=DELIVERED + timedelta(minutes=30))
+    critical = compute_escalation(store, now=DELIVERED + timedelta(minutes=30)).to_json()
     assert critical["alert_level"] == "critical" and critical["breached_route_count"] == 1
     summary = {s["schedule_id"]: s for s in critical["schedules"]}
     assert summary["sched-a"]["alert_level"] == "critical" and summary["sched-b"]["alert_level"] == "healthy"
     for provider in ("slack", "jira"):
         record_ack(store, schedule_id="sched-a", provider=provider, acknowledged_by="ops",
                    state="resolved", now=DELIVERED + timedelta(minutes=31))
-    assert compute_escalation(store, now=DELIVERED + timedelta(hours=9))["alert_level"] == "healthy"
+    assert compute_escalation(store, now=DELIVERED + timedelta(hours=9)).alert_level == "healthy"
 
 
 def test_build_saves_the_plan_as_evidence(store: SQLiteStore, delivered: dict[str, Any]) -> None:
-    plan = build_escalation_plan(store, now=DELIVERED + timedelta(minutes=31), generated_by="sweep")
+    plan = build_escalation_plan(store, now=DELIVERED + timedelta(minutes=31), generated_by="sweep").to_json()
     assert plan["schema_version"] == ESCALATION_SCHEMA and plan["generated_by"] == "sweep"
     assert plan["generated_at"] == "2025-03-01T09:31:00Z"
     [saved] = store.history(kind="escalation_plan", schedule_id="sched-a")
@@ -185,7 +185,7 @@ def test_build_saves_the_plan_as_evidence(store: SQLiteStore, delivered: dict[st
 def test_record_ack_attaches_to_the_latest_plan(store: SQLiteStore, delivered: dict[str, Any]) -> None:
     ack = record_ack(store, schedule_id="sched-a", provider="jira", acknowledged_by="dba-oncall",
                      external_ref="OPS-1234", notes="drill booked for Tuesday",
-                     now=datetime.fromisoformat("2025-03-01T11:15:00+01:00"))
+                     now=datetime.fromisoformat("2025-03-01T11:15:00+01:00")).to_json()
     assert ack == {"schema_version": ACK_SCHEMA, "schedule_id": "sched-a", "plan_id": "plan-1",
                    "provider": "jira", "acknowledged_by": "dba-oncall", "state": "acknowledged",
                    "external_ref": "OPS-1234", "notes": "drill booked for Tuesday",
@@ -246,11 +246,11 @@ def test_record_ack_rejects_bad_state_naive_time_and_unsafe_text(store: SQLiteSt
 def test_acknowledgement_model_is_strict() -> None:
     base = {"schedule_id": "s", "plan_id": "p", "provider": "slack", "acknowledged_by": "ops",
             "acknowledged_at": "2025-03-01T09:00:00Z"}
-    assert Acknowledgement.model_validate(base).state == "acknowledged"
+    assert AckInput.model_validate(base).state == "acknowledged"
     with pytest.raises(ValidationError, match="extra_forbidden|Extra inputs"):
-        Acknowledgement.model_validate({**base, "webhook_url": "x"})
+        AckInput.model_validate({**base, "webhook_url": "x"})
     with pytest.raises(ValidationError, match="timezone"):
-        Acknowledgement.model_validate({**base, "acknowledged_at": "2025-03-01T09:00:00"})
+        AckInput.model_validate({**base, "acknowledged_at": "2025-03-01T09:00:00"})
     with pytest.raises(ValidationError, match="long token-like"):
-        Acknowledgement.model_validate({**base, "notes": "key " + "a1" * 25})
-    assert Acknowledgement.model_validate({**base, "external_ref": "go-rollback-drill://drills/42"}).external_ref
+        AckInput.model_validate({**base, "notes": "key " + "a1" * 25})
+    assert AckInput.model_validate({**base, "external_ref": "go-rollback-drill://drills/42"}).external_ref

@@ -125,7 +125,7 @@ class Site:
             result = service.deliver(ctx, service.schedule_report(ctx), None, store=store)
         finally:
             store.close()
-        self.other_delivered = result.as_dict()["delivered_count"] == 1
+        self.other_delivered = result.to_json()["delivered_count"] == 1
 
     def app(self) -> FastAPI:
         return create_app(self.env, self.db)

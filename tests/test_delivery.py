@@ -152,7 +152,7 @@ def plan_and_connectors(tmp: Path, connectors: dict[str, dict[str, Any]], *, own
                                 connector_config_path=files["connectors"], env={})
     ctx = service.context(resolved, now)
     plan = service.notification_plan(ctx, service.schedule_report(ctx), None)
-    wanted = [d["route"]["provider"] for d in plan["route_decisions"] if d["action"] == "deliver"]
+    wanted = [route.provider for route in plan.deliverable]
     return plan, service.connectors_for(ctx, wanted)
 
 
@@ -165,7 +165,7 @@ def deliver(tmp: Path, registry: Registry, connectors: dict[str, dict[str, Any]]
 
 
 def by_connector(result: Result) -> dict[str, dict[str, Any]]:
-    return {e["connector"]: e for e in result.evidence}
+    return {e["connector"]: e for e in result.to_json()["deliveries"]}
 
 
 def classes(evidence: dict[str, Any]) -> list[str]:
@@ -297,8 +297,9 @@ def test_a_receipt_with_an_unknown_outcome_is_a_plugin_error(tmp_path: Path) -> 
 
     registry, plan, connectors = toy_world(tmp_path, Provider("odd", ToySettings, odd))
     result = deliver_plan(plan, connectors, registry, FAST)
-    assert classes(result.evidence[0]) == ["plugin_error"] and result.outcome == "failed"
-    assert "not 'delivered' or 'accepted'" in result.evidence[0]["error"]
+    [evidence] = result.to_json()["deliveries"]
+    assert classes(evidence) == ["plugin_error"] and result.outcome == "failed"
+    assert "not 'delivered' or 'accepted'" in evidence["error"]
 
 
 def test_a_short_secret_is_scrubbed_from_errors_but_never_corrupts_ids_or_timestamps(tmp_path: Path) -> None:
@@ -309,7 +310,7 @@ def test_a_short_secret_is_scrubbed_from_errors_but_never_corrupts_ids_or_timest
 
     registry, plan, connectors = toy_world(tmp_path, Provider("leaky", ToySettings, leaky),
                                            connector={"provider": "leaky", "token": token})
-    evidence = deliver_plan(plan, connectors, registry, FAST, now=DUE).evidence[0]
+    evidence = deliver_plan(plan, connectors, registry, FAST, now=DUE).evidence[0].to_json()
     assert evidence["error"] == "RuntimeError: token [REDACTED] was refused"
     assert evidence["started_at"].startswith("2026-12-20T") and evidence["completed_at"].startswith("2026-12-20T")
     assert evidence["attempts"][0]["at"].startswith("2026-12-20T")
@@ -373,10 +374,10 @@ def test_evidence_shape_and_idempotency_key(tmp_path: Path, registry: Registry, 
     plan, connectors = plan_and_connectors(tmp_path, {"webhook": hook(rx)})
     result = deliver_plan(plan, connectors, registry, FAST)
 
-    [evidence] = result.evidence
+    [evidence] = result.to_json()["deliveries"]
     assert evidence["metadata_kind"] == "release-connector-delivery"
     assert evidence["connector_delivery_source"] == "go_backend_rollback_drill_notification"
-    assert evidence["plan_id"] == plan["plan_id"] and evidence["event_id"] == result.event["event_id"]
+    assert evidence["plan_id"] == plan.plan_id and evidence["event_id"] == result.event.event_id
     assert evidence["route_key"] == f"go_backend_python_fallback_monthly:{OWNER}:webhook"
     assert evidence["provider"] == "webhook" and evidence["connector"] == "webhook"
     assert evidence["target"] == rx.url and evidence["receipt"] == {"status": 200}
@@ -385,7 +386,7 @@ def test_evidence_shape_and_idempotency_key(tmp_path: Path, registry: Registry, 
     assert sent.header("Idempotency-Key") == evidence["delivery_key"]
     assert sent.json()["route"]["owner"] == OWNER
     again = deliver_plan(plan, connectors, registry, FAST)
-    assert again.evidence[0]["delivery_key"] == evidence["delivery_key"]
+    assert again.evidence[0].delivery_key == evidence["delivery_key"]
 
 
 class CountingStore(SQLiteStore):

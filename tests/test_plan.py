@@ -28,7 +28,8 @@ def plan_for(write_json: Write, schedule: dict[str, Any], *, policy: dict[str, A
 
         ctx = service.Context(settings, now, RawConfig("x", {n: {} for n in configured}))
     parsed = service.routing_policy(ctx, path=write_json("p.json", policy)) if policy is not None else None
-    return service.notification_plan(ctx, report, parsed, providers=providers, force=force, last_notified=last)
+    return service.notification_plan(ctx, report, parsed, providers=providers, force=force,
+                                     last_notified=last).to_json()
 
 
 def actions(plan: dict[str, Any]) -> dict[tuple[str, str], tuple[str, str | None]]:

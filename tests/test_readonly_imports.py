@@ -17,7 +17,7 @@ from .conftest import NOW_ISO, ROOT
 
 FORBIDDEN = ["slack_sdk", "pymsteams", "jira", "pysnow", "fastapi", "starlette", "uvicorn", "httpx",
              "requests", "sqlite3", "_sqlite3", "psycopg", "psycopg2", "asyncio"]
-LIGHT_FORBIDDEN = ["pydantic", "pluggy", "annotated_types", "importlib.metadata", "cavra_notify.service",
+LIGHT_FORBIDDEN = ["pydantic", "pluggy", "annotated_types", "importlib.metadata",
                    "cavra_notify.connectors", "cavra_notify.plugins", "cavra_notify.provider", "cavra_notify.delivery",
                    "cavra_notify.store", "cavra_notify.plan", "cavra_notify.cli.delivering", "cavra_notify.cli.admin",
                    "cavra_notify.cli.serve"]

@@ -5,10 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import os
-import threading
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -17,43 +15,27 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
-from .. import service, settings
+from .. import settings
 from ..connectors import api_token, read_config
 from ..errors import CavraError, ConfigError, StoreError
+from ..facade import Cavra
 from ..redact import MASK
-from ..timeutil import utcnow
 from .security import Auth, RequestGuard
 
 STATUS_OF_ERROR: tuple[tuple[type[CavraError], int], ...] = ((StoreError, 503), (ConfigError, 409))
 
 
 class ApiState:
-    """What every request shares: resolved settings, the API token and a lazily opened store."""
+    """What every request shares: the facade (resolved settings, one lazily opened store) and the token."""
 
     def __init__(self, env: Mapping[str, str], evidence_db: str | None, token: str | None) -> None:
         self.env = env
-        self.settings = settings.resolve(env=env)
-        self.evidence_db = evidence_db or env.get("CAVRA_EVIDENCE_DB") or None
+        self.cavra = Cavra(settings.resolve(env=env), evidence_db=evidence_db, generated_by="cavra api", env=env)
+        self.settings = self.cavra.settings
         self.token = token
-        self._store: Any = None
-        self._lock = threading.Lock()
-
-    def context(self, now: datetime | None) -> service.Context:
-        return service.context(self.settings, now or utcnow())
-
-    def store(self) -> Any:
-        with self._lock:
-            if self._store is None:
-                from ..store import open_store
-
-                self._store = open_store(self.evidence_db)
-            return self._store
 
     def close(self) -> None:
-        with self._lock:
-            if self._store is not None:
-                self._store.close()
-                self._store = None
+        self.cavra.close()
 
     def scrub(self, text: str) -> str:
         """Remove the API token from a serialised response (evidence is already redacted)."""

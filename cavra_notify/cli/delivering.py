@@ -6,10 +6,14 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import service
+from .. import facade, service
 from . import output
+
+if TYPE_CHECKING:
+    from ..delivery import Result
+    from ..records import DeliveryEvidence
 
 
 def _store_flag(p: argparse.ArgumentParser) -> None:
@@ -73,14 +77,16 @@ def open_store(args: argparse.Namespace) -> Any:
     return _open(args.evidence_db)
 
 
+def options(args: argparse.Namespace) -> facade.DeliveryOptions:
+    return facade.DeliveryOptions(retries=args.retries, timeout_seconds=args.timeout_seconds,
+                                  deadline_seconds=args.deadline_seconds)
+
+
 def _options(args: argparse.Namespace) -> Any:
     from ..delivery import Options
 
-    if args.retries < 0 or args.timeout_seconds <= 0 or args.deadline_seconds <= 0:
-        from ..errors import SettingsError
-
-        raise SettingsError("--retries must be >= 0; --timeout-seconds and --deadline-seconds must be > 0")
-    return Options(retries=args.retries, timeout=args.timeout_seconds, deadline=args.deadline_seconds)
+    o = options(args)
+    return Options(retries=o.retries, timeout=o.timeout_seconds, deadline=o.deadline_seconds)
 
 
 def _now(args: argparse.Namespace) -> Any:
@@ -89,75 +95,65 @@ def _now(args: argparse.Namespace) -> Any:
     return parse_aware(args.now, "--now") if args.now else utcnow()
 
 
-def print_deliveries(result: Any) -> None:
-    payload = result.as_dict()
+def print_deliveries(result: Result) -> None:
+    payload = result.to_json()
     output.emit(f"delivery {payload['outcome']}: {payload['delivered_count']} delivered, "
                 f"{payload['failed_count']} failed, {len(payload['skipped'])} skipped (plan {payload['plan_id']})")
-    rows = [(e["route_key"], e["connector"], e["outcome"], e["failure_class"] or "", len(e["attempts"]),
-             _receipt(e)) for e in payload["deliveries"]]
-    rows += [(s["route_key"], s["connector"], "skipped", s["skipped"], 0, "") for s in payload["skipped"]]
+    rows = [(e.route_key, e.connector, e.outcome, e.failure_class or "", len(e.attempts), _receipt(e))
+            for e in result.evidence]
+    rows += [(s.route_key, s.connector, "skipped", s.skipped, 0, "") for s in result.skipped]
     if rows:
         output.emit(output.table(["ROUTE", "CONNECTOR", "OUTCOME", "CLASS", "ATTEMPTS", "RECEIPT"], rows))
 
 
-def _receipt(evidence: dict[str, Any]) -> str:
-    return " ".join(f"{k}={v}" for k, v in evidence["receipt"].items()) or (evidence["error"] or "")
+def _receipt(evidence: DeliveryEvidence) -> str:
+    return " ".join(f"{k}={v}" for k, v in evidence.receipt.items()) or (evidence.error or "")
 
 
 def cmd_deliver(args: argparse.Namespace) -> int:
-    from .runtime import context_from
+    from .runtime import cavra_from, plan_request
 
-    ctx = context_from(args)
-    options = _options(args)
-    report = service.schedule_report(ctx)
-    policy = service.routing_policy(ctx, path=args.routing_policy)
-    store = open_store(args)
-    try:
-        result = service.deliver(ctx, report, policy, store=store, providers=args.provider, force=args.force,
-                                 options=options)
-    finally:
-        store.close()
+    with cavra_from(args, evidence_db=args.evidence_db) as cavra:
+        result = cavra.deliver(facade.DeliverRequest(**plan_request(args), options=options(args)))
     output.set_scrubber(result.redactor.text)
     if args.json:
-        output.emit_json(result.as_dict())
+        output.emit_json(result.to_json())
     else:
         print_deliveries(result)
     return int(result.exit_code)
 
 
-def cmd_ack(args: argparse.Namespace) -> int:
-    from ..acks import record_ack
+def _store_only(args: argparse.Namespace) -> facade.Cavra:
+    """A facade for the commands that read or write only the evidence store (no schedule flags)."""
+    return facade.Cavra.from_flags(evidence_db=args.evidence_db)
 
-    store = open_store(args)
-    try:
-        ack = record_ack(store, schedule_id=args.schedule_id, provider=args.provider,
-                         acknowledged_by=args.acknowledged_by, state=args.acknowledgement_state,
-                         plan_id=args.plan_id, external_ref=args.external_ref, notes=args.notes, now=_now(args))
-    finally:
-        store.close()
+
+def cmd_ack(args: argparse.Namespace) -> int:
+    request = facade.AckRequest(schedule_id=args.schedule_id, provider=args.provider,
+                                acknowledged_by=args.acknowledged_by, state=args.acknowledgement_state,
+                                plan_id=args.plan_id, external_ref=args.external_ref, notes=args.notes,
+                                now=facade.parse_time(args.now))
+    with _store_only(args) as cavra:
+        ack = cavra.acknowledge(request)
     if args.json:
-        output.emit_json(ack)
+        output.emit_json(ack.to_json())
     else:
-        output.emit(f"recorded {ack['state']} by {ack['acknowledged_by']} for {ack['schedule_id']} "
-                    f"via {ack['provider']} (plan {ack['plan_id']})")
+        output.emit(f"recorded {ack.state} by {ack.acknowledged_by} for {ack.schedule_id} "
+                    f"via {ack.provider} (plan {ack.plan_id})")
     return 0
 
 
 def cmd_escalation(args: argparse.Namespace) -> int:
-    from ..escalation import build_escalation_plan
-
-    store = open_store(args)
-    try:
-        plan = build_escalation_plan(store, now=_now(args))
-    finally:
-        store.close()
+    now = facade.parse_time(args.now)
+    with _store_only(args) as cavra:
+        plan = cavra.escalation_plan(now)
     if args.json:
-        output.emit_json(plan)
+        output.emit_json(plan.to_json())
     else:
-        output.emit(f"escalation plan: {plan['alert_level']}: {plan['outstanding_route_count']} outstanding, "
-                    f"{plan['breached_route_count']} breached")
-        rows = [(r["schedule_id"], r["owner"], r["provider"], r["acknowledge_by"],
-                 "BREACHED" if r["breached"] else "waiting", r["escalate_to"] or "") for r in plan["routes"]]
+        output.emit(f"escalation plan: {plan.alert_level}: {plan.outstanding_route_count} outstanding, "
+                    f"{plan.breached_route_count} breached")
+        rows = [(r.schedule_id, r.owner, r.provider, r.acknowledge_by, "BREACHED" if r.breached else "waiting",
+                 r.escalate_to or "") for r in plan.routes]
         if rows:
             output.emit(output.table(["SCHEDULE", "OWNER", "PROVIDER", "ACK BY", "STATE", "ESCALATE TO"], rows))
     return 0
@@ -202,7 +198,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 policy = service.routing_policy(ctx, path=args.routing_policy)
                 result = service.deliver(ctx, report, policy, store=store, providers=args.provider,
                                          force=args.force, options=options, generated_by="cavra sweep")
-                payload = result.as_dict()
+                payload = result.to_json()
                 row.update(outcome=result.outcome, delivered=payload["delivered_count"],
                            failed=payload["failed_count"], skipped=len(payload["skipped"]))
                 worst = max(worst, result.exit_code)

@@ -1,35 +1,33 @@
 """``cavra runtime ...``: schedule, history, plan (read-only) and the commands that deliver.
 
-The schedule and history commands import only the evaluation core (no connector plugins, no
+The read-only commands reach only the evaluation core through the facade (no connector plugins, no
 delivery, no store), so they start about as fast as a bare ``import pydantic``.
 """
 
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .. import settings
-from ..timeutil import parse_aware, utcnow
+from .. import facade
 from . import output
 
 if TYPE_CHECKING:
-    from .. import service
-    from ..connectors import RawConfig
+    from ..records import Plan
 
 EXIT_NEEDS_ATTENTION = 1
 READ_ONLY = ("go-rollback-drills", "go-rollback-drill-schedule", "go-rollback-drill-notification-plan")
 
 
 def _common(p: argparse.ArgumentParser, *, schedule: bool = True) -> None:
-    p.add_argument("--mode", help=f"Go backend mode ({', '.join(settings.MODES)}); env {settings.ENV_MODE}")
-    p.add_argument("--rollback-drill-history-path", help=f"drill history JSON; env {settings.ENV_HISTORY}")
+    env = facade.ENV
+    p.add_argument("--mode", help=f"Go backend mode ({', '.join(facade.MODES)}); env {env['mode']}")
+    p.add_argument("--rollback-drill-history-path", help=f"drill history JSON; env {env['history']}")
     if schedule:
-        p.add_argument("--rollback-drill-schedule-path", help=f"drill schedule JSON; env {settings.ENV_SCHEDULE}")
-        p.add_argument("--rollback-drill-due-soon-days", help=f"default 14; env {settings.ENV_DUE_SOON}")
-    p.add_argument("--rollback-drill-max-age-days", help=f"default 90; env {settings.ENV_MAX_AGE}")
-    p.add_argument("--connector-config", help=f"private connector config; env {settings.ENV_CONNECTORS}")
+        p.add_argument("--rollback-drill-schedule-path", help=f"drill schedule JSON; env {env['schedule']}")
+        p.add_argument("--rollback-drill-due-soon-days", help=f"default 14; env {env['due_soon']}")
+    p.add_argument("--rollback-drill-max-age-days", help=f"default 90; env {env['max_age']}")
+    p.add_argument("--connector-config", help=f"private connector config; env {env['connectors']}")
     p.add_argument("--now", help="evaluate at this ISO 8601 time (with offset) instead of the clock")
     p.add_argument("--json", action="store_true", help="print the JSON payload")
 
@@ -69,39 +67,27 @@ def add_commands(commands: Any, only: str | None = None) -> None:
     serve.add_gate_command(sub, _common)
 
 
-def _resolve(args: argparse.Namespace) -> tuple[settings.Settings, datetime]:
-    resolved = settings.resolve(
+def cavra_from(args: argparse.Namespace, **extra: Any) -> facade.Cavra:
+    """The facade for this command's flags (settings: flag, else environment, else default)."""
+    return facade.Cavra.from_flags(
         mode=args.mode,
         history_path=args.rollback_drill_history_path,
         schedule_path=getattr(args, "rollback_drill_schedule_path", None),
         due_soon_days=getattr(args, "rollback_drill_due_soon_days", None),
         max_age_days=args.rollback_drill_max_age_days,
         connector_config_path=args.connector_config,
+        **extra,
     )
-    return resolved, parse_aware(args.now, "--now") if args.now else utcnow()
 
 
-def context_from(args: argparse.Namespace) -> service.Context:
-    from .. import service
-
-    return service.context(*_resolve(args))
-
-
-def _connector_config(resolved: settings.Settings) -> RawConfig | None:
-    """The private connector config when one is given: its customer deny-list and connector names."""
-    if resolved.connector_config_path is None:
-        return None
-    from ..connectors import read_config
-
-    return read_config(resolved.connector_config_path)
+def plan_request(args: argparse.Namespace) -> dict[str, Any]:
+    """The plan flags as keyword arguments of :class:`facade.PlanRequest` (and ``DeliverRequest``)."""
+    return {"providers": args.provider, "force": args.force, "routing_policy_path": args.routing_policy,
+            "now": facade.parse_time(args.now)}
 
 
 def cmd_drills(args: argparse.Namespace) -> int:
-    from ..history import history_report
-
-    resolved, now = _resolve(args)
-    config = _connector_config(resolved)
-    report = history_report(resolved, now, config.deny_names if config else [])
+    report = cavra_from(args).history_report(facade.parse_time(args.now))
     if args.json:
         output.emit_json(report)
     else:
@@ -116,13 +102,7 @@ def cmd_drills(args: argparse.Namespace) -> int:
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    """The same evaluation as ``service.schedule_report``, without importing the delivery side."""
-    from ..schedule import evaluate_schedule
-
-    resolved, now = _resolve(args)
-    config = _connector_config(resolved)
-    report = evaluate_schedule(resolved, now, deny_names=config.deny_names if config else None,
-                               configured_connectors=config.names if config else None)
+    report = cavra_from(args).schedule_report(facade.parse_time(args.now))
     payload = report.as_dict()
     if args.json:
         output.emit_json(payload)
@@ -136,28 +116,19 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     return EXIT_NEEDS_ATTENTION if report.status == "needs_attention" else 0
 
 
-def plan_from(args: argparse.Namespace, ctx: service.Context, **kwargs: Any) -> dict[str, Any]:
-    from .. import service
-
-    report = service.schedule_report(ctx)
-    policy = service.routing_policy(ctx, path=args.routing_policy)
-    return service.notification_plan(ctx, report, policy, providers=args.provider, force=args.force, **kwargs)
-
-
-def print_plan(plan: dict[str, Any]) -> None:
-    output.emit(f"{plan['message']['title']}: {plan['message']['summary']}")
-    output.emit(f"plan {plan['plan_id']}: {plan['deliverable_route_count']} to deliver, "
-                f"{plan['suppressed_route_count']} suppressed, {plan['skipped_route_count']} skipped")
-    rows = [(d["route"]["owner"], d["route"]["provider"], d["action"], d["category"] or "", d["reason"])
-            for d in plan["route_decisions"]]
+def print_plan(plan: Plan) -> None:
+    output.emit(f"{plan.message.title}: {plan.message.summary}")
+    output.emit(f"plan {plan.plan_id}: {plan.counts['deliverable_route_count']} to deliver, "
+                f"{plan.counts['suppressed_route_count']} suppressed, {plan.counts['skipped_route_count']} skipped")
+    rows = [(d.route.owner, d.route.provider, d.action, d.category or "", d.reason) for d in plan.route_decisions]
     if rows:
         output.emit(output.table(["OWNER", "PROVIDER", "ACTION", "CATEGORY", "REASON"], rows))
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    plan = plan_from(args, context_from(args))
+    plan = cavra_from(args).plan(facade.PlanRequest(**plan_request(args)))
     if args.json:
-        output.emit_json(plan)
+        output.emit_json(plan.to_json())
     else:
         print_plan(plan)
     return 0

@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from .. import facade
 from ..errors import SettingsError
 from . import output
 
@@ -27,13 +28,11 @@ def add_commands(commands: Any) -> None:
 
 
 def add_gate_command(sub: Any, common: Callable[..., None]) -> None:
-    from ..gate import EVIDENCE
-
     p = sub.add_parser("go-pilot-evaluate", help="select the Go or Python backend for one action")
     p.add_argument("action", help="the action to evaluate, e.g. execute_command")
     p.add_argument("target", help="the action's target, e.g. 'terraform plan'")
     common(p)
-    for item in EVIDENCE:
+    for item in facade.gate_evidence():
         p.add_argument(item.flag, dest=item.key, help=f"{item.kind} evidence; env {item.env}")
     p.set_defaults(handler=cmd_evaluate)
 
@@ -67,12 +66,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .. import gate, service
-    from .runtime import EXIT_NEEDS_ATTENTION, context_from
+    from .runtime import EXIT_NEEDS_ATTENTION, cavra_from
 
-    ctx = context_from(args)
-    paths = gate.evidence_paths({item.key: getattr(args, item.key) for item in gate.EVIDENCE}, os.environ)
-    result = gate.evaluate(args.action, args.target, ctx.settings.mode, service.schedule_report(ctx), paths)
+    evidence = {item.key: getattr(args, item.key) for item in facade.gate_evidence()}
+    result = cavra_from(args).gate(args.action, args.target, evidence, facade.parse_time(args.now))
     if args.json:
         output.emit_json(result)
     else:
