@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from .store import EvidenceStore, iso_z, to_utc
+from .store.protocol import EvidenceStore, iso_z, to_utc
 
 ESCALATION_SCHEMA = "cavra.go-backend-pilot.rollback-drill-notification-escalation-plan.v1"
 CLEARING_STATES = frozenset({"acknowledged", "resolved"})

@@ -104,7 +104,9 @@ def history(request: Request, schedule_id: Text = None, provider: Text = None,
 
 @router.get(f"{NOTIFICATIONS}/dashboard", **_doc("deliveries, failures, acknowledgements, outstanding routes"))
 def dashboard(request: Request, now: Now = None) -> Response:
-    return reply(request, _state(request).store().dashboard(now or utcnow()))
+    from ..dashboard import build_dashboard
+
+    return reply(request, build_dashboard(_state(request).store(), now or utcnow()))
 
 
 @router.post(f"{NOTIFICATIONS}/escalation-plan", **_doc("the recorded escalation plan", mutating=True))
