@@ -34,6 +34,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from cavra_notify.dashboard import build_dashboard  # noqa: E402
 from cavra_notify.store import open_store  # noqa: E402
 
 TOKEN = "bench-" + os.urandom(16).hex()
@@ -144,7 +145,7 @@ def main() -> int:
             server.wait(timeout=20)
         store = open_store(env["CAVRA_EVIDENCE_DB"])
         try:
-            board = store.dashboard(datetime.now(UTC))
+            board = build_dashboard(store, datetime.now(UTC))
         finally:
             store.close()
 

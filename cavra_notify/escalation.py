@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .records import ESCALATION_SCHEMA, EscalationPlan, EscalationRoute, EscalationSchedule
-from .store import EvidenceStore, iso_z, to_utc
+from .store.protocol import EvidenceStore, iso_z, to_utc
 
 __all__ = ["ESCALATION_SCHEMA", "build_escalation_plan", "compute_escalation"]
 CLEARING_STATES = frozenset({"acknowledged", "resolved"})

@@ -243,7 +243,9 @@ class Cavra:
         return record
 
     def dashboard(self, now: datetime | None = None) -> dict[str, Any]:
-        return self.store().dashboard(now or utcnow())
+        from .dashboard import build_dashboard
+
+        return build_dashboard(self.store(), now or utcnow())
 
     def overview(self, now: datetime | None = None) -> dict[str, Any]:
         """Every known schedule for the evidence console (see :mod:`cavra_notify.overview`)."""

@@ -7,6 +7,7 @@ import copy
 import json
 import multiprocessing
 import os
+import re
 import signal
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from cavra_notify.dashboard import build_dashboard
 from cavra_notify.errors import InputError, StoreError
 from cavra_notify.store import (
     DEFAULT_DB_ENV,
@@ -485,7 +487,7 @@ def test_filtered_history_uses_an_index(filled: SQLiteStore) -> None:
 
 
 def test_dashboard_counts(filled: SQLiteStore) -> None:
-    board = filled.dashboard(T0 + timedelta(hours=2))
+    board = build_dashboard(filled, T0 + timedelta(hours=2))
     assert board["deliveries"] == {"total": 12, "by_outcome": {"delivered": 10, "failed": 2}}
     assert board["failures"] == {"total": 2, "by_class": {"rate_limited": 2}}
     assert board["acknowledgements"] == {"total": 1, "by_state": {"acknowledged": 1}}
@@ -545,3 +547,21 @@ def test_verify_detects_a_removed_last_record(filled: SQLiteStore) -> None:
 def test_verify_rejects_garbage() -> None:
     assert verify_bundle([]) == ["bundle is not a JSON object"]
     assert "bundle has no 'records' list" in verify_bundle({"schema_version": "x"})
+
+
+def test_the_store_package_and_escalation_import_no_loop() -> None:
+    """The store never imports escalation; escalation takes only the protocol from the store package."""
+    import ast
+    import subprocess
+    import sys
+
+    code = "import sys, cavra_notify.store; sys.exit('cavra_notify.escalation' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+    package = Path(__file__).resolve().parents[1] / "cavra_notify"
+    tree = ast.parse((package / "escalation.py").read_text())
+    from_store = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                  and node.module and node.module.split(".")[0] == "store"}
+    assert from_store == {"store.protocol"}
+    for module in (package / "store").glob("*.py"):
+        assert not re.search(r"from \.\.escalation|cavra_notify\.escalation", module.read_text()), module.name
+        assert len(module.read_text().splitlines()) <= 400, module.name

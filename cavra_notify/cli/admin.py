@@ -160,11 +160,12 @@ def cmd_evidence_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_evidence_dashboard(args: argparse.Namespace) -> int:
+    from ..dashboard import build_dashboard
     from ..timeutil import parse_aware, utcnow
 
     store = _store(args)
     try:
-        output.emit(json.dumps(store.dashboard(parse_aware(args.now) if args.now else utcnow()), indent=2))
+        output.emit(json.dumps(build_dashboard(store, parse_aware(args.now) if args.now else utcnow()), indent=2))
     finally:
         store.close()
     return 0

@@ -1,0 +1,79 @@
+"""What every evidence store backend offers its callers, and the timestamps they exchange.
+
+Callers (delivery, acknowledgements, escalation, the faces) depend on this module only; a backend
+is any class with these methods. Records go in and come out as the JSON documents the callers build.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
+
+from ..errors import InputError, SettingsError
+from ..timeutil import iso, parse_aware
+
+KINDS = ("plan", "delivery", "ack", "escalation_plan")
+SUCCESS_OUTCOMES = ("delivered", "accepted")
+
+ClaimResult = Literal["send", "settle", "in_flight", "already_delivered"]
+Timestamp = datetime | str
+
+
+class RouteClaim(NamedTuple):
+    """One route's key in the notification log, and the delivery key it would be sent with."""
+
+    occurrence: str
+    route_key: str
+    connector: str
+    delivery_key: str
+
+
+def to_utc(value: Timestamp, what: str = "timestamp") -> datetime:
+    """A :data:`Timestamp` (aware datetime, or ISO 8601 text with an offset) as an aware UTC datetime."""
+    if isinstance(value, str):
+        try:
+            value = parse_aware(value, what)
+        except SettingsError as exc:
+            raise InputError(str(exc)) from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InputError(f"{what} has no UTC offset; add Z or +HH:MM")
+    return value.astimezone(UTC)
+
+
+def iso_z(value: Timestamp) -> str:
+    """A :data:`Timestamp` as ISO 8601 in UTC with a ``Z`` suffix (:func:`cavra_notify.timeutil.iso`)."""
+    return str(iso(to_utc(value)))
+
+
+@runtime_checkable
+class EvidenceStore(Protocol):
+    """The store every caller relies on, whatever the backend.
+
+    ``claim_many`` records the intent to send each route before it is sent (one transaction):
+    ``send`` — first claim, or a new notification after the repeat interval (or ``force``);
+    ``settle`` — an earlier claim's lease expired without an outcome, send again with the same key;
+    ``in_flight`` — another run holds a live lease; ``already_delivered`` — within the repeat interval.
+    ``record_deliveries`` stores each route's evidence and settles its claim, in one transaction.
+    """
+
+    def save_plan(self, plan: dict[str, Any]) -> None: ...
+    def get_plan(self, plan_id: str) -> dict[str, Any] | None: ...
+    def get_record(self, record_id: str) -> dict[str, Any] | None: ...
+    def latest_plan(self, schedule_id: str) -> dict[str, Any] | None: ...
+    def latest_plans(self) -> list[dict[str, Any]]: ...
+    def claim_many(self, claims: Sequence[RouteClaim], *, now: datetime, repeat_interval: timedelta,
+                   force: bool, lease_seconds: float) -> list[ClaimResult]: ...
+    def record_deliveries(self, evidences: Sequence[dict[str, Any]]) -> None: ...
+    def notified_routes(self, occurrence: str) -> dict[str, datetime]: ...
+    def pending_intents(self) -> list[dict[str, Any]]: ...
+    def last_deliveries(self, schedule_id: str, occurrence: str) -> dict[str, datetime]: ...
+    def save_ack(self, ack: dict[str, Any]) -> str: ...
+    def acks(self, schedule_id: str | None = None) -> list[dict[str, Any]]: ...
+    def save_escalation_plan(self, plan: dict[str, Any]) -> None: ...
+    def history(self, *, schedule_id: str | None = None, provider: str | None = None, kind: str | None = None,
+                outcome: str | None = None, since: Timestamp | None = None, until: Timestamp | None = None,
+                limit: int = 100) -> list[dict[str, Any]]: ...
+    def counts(self) -> dict[str, Any]: ...
+    def export(self, schedule_id: str) -> dict[str, Any]: ...
+    def close(self) -> None: ...
