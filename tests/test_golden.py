@@ -102,7 +102,7 @@ def test_golden_cli_sequence(cavra: Any) -> None:
                            "--provider", "webhook", "--acknowledged-by", "alice", "--now", NOW_ISO, "--json"))
     check("cli_escalation_plan", cavra(*RUNTIME, "go-rollback-drill-escalation-plan", "--now", LATER, "--json"))
     check("cli_history", cavra("evidence", "list", "--json"))
-    check("cli_dashboard", cavra("evidence", "dashboard", "--now", LATER))
+    check("cli_dashboard", cavra("evidence", "dashboard", "--now", LATER, "--json"))
     check("cli_export", cavra("evidence", "export", "go_backend_python_fallback_monthly"))
 
 
@@ -133,3 +133,24 @@ def test_golden_api(world: dict[str, Any], tmp_path: Path) -> None:
         check("api_dashboard", call("GET", f"{notifications}/dashboard?now={LATER}"))
         check("api_readiness", call("GET", f"/deployment/production-readiness?now={NOW_ISO}"))
         check("api_overview", call("GET", f"/runtime/go-pilot/rollback-drill-overview?now={LATER}"))
+
+
+def test_every_evidence_command_takes_json(cavra: Any, world: dict[str, Any], capsys: pytest.CaptureFixture[str]
+                                           ) -> None:
+    """The README promises ``--json`` everywhere: show, export, verify and dashboard accept it too."""
+    cavra(*RUNTIME, "go-rollback-drill-notification-deliver", *POLICY, "--now", NOW_ISO, "--json")
+    [record] = cavra("evidence", "list", "--kind", "plan", "--limit", "1", "--json")
+    plan_id = record["payload"]["plan_id"]
+    assert cavra("evidence", "show", plan_id, "--json")["payload"]["plan_id"] == plan_id
+    bundle = cavra("evidence", "export", "go_backend_python_fallback_monthly", "--json")
+    assert bundle["records"]
+    path = world["tmp"] / "bundle.json"
+    main(["evidence", "export", "go_backend_python_fallback_monthly"])
+    path.write_text(capsys.readouterr().out)
+    verdict = cavra("evidence", "verify", str(path), "--json")
+    assert verdict["intact"] is True and verdict["problems"] == [] and verdict["record_count"] > 0
+    board = cavra("evidence", "dashboard", "--now", LATER, "--json")
+    assert board["alert_level"] in ("healthy", "warning", "critical")
+    capsys.readouterr()
+    assert main(["evidence", "dashboard", "--now", LATER]) == 0
+    assert "evidence dashboard as of" in capsys.readouterr().out

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from typing import Any
 
+from .. import facade
 from . import output
 
 
@@ -34,17 +34,21 @@ def add_commands(commands: Any) -> None:
     p.set_defaults(handler=cmd_evidence_list)
     p = sub.add_parser("show", help="one record by id (plan id, evidence id, ack id)")
     p.add_argument("record_id")
+    p.add_argument("--json", action="store_true", help="the record as JSON (its only form)")
     p.add_argument("--evidence-db")
     p.set_defaults(handler=cmd_evidence_show)
     p = sub.add_parser("export", help="a hash-chained JSON bundle of everything for a schedule")
     p.add_argument("schedule_id")
+    p.add_argument("--json", action="store_true", help="the bundle as JSON (its only form)")
     p.add_argument("--evidence-db")
     p.set_defaults(handler=cmd_evidence_export)
     p = sub.add_parser("verify", help="check an exported bundle's hashes")
     p.add_argument("bundle")
+    p.add_argument("--json", action="store_true", help="the verdict as JSON")
     p.set_defaults(handler=cmd_evidence_verify)
     p = sub.add_parser("dashboard", help="counts of deliveries, failures, acks and outstanding routes")
     p.add_argument("--now")
+    p.add_argument("--json", action="store_true", help="the dashboard as JSON")
     p.add_argument("--evidence-db")
     p.set_defaults(handler=cmd_evidence_dashboard)
 
@@ -98,19 +102,16 @@ def cmd_connectors_check(args: argparse.Namespace) -> int:
     return 0 if all(r["valid"] for r in results) else 2
 
 
-def _store(args: argparse.Namespace) -> Any:
-    from ..store import open_store
-
-    return open_store(args.evidence_db)
+def _evidence(args: argparse.Namespace) -> facade.Cavra:
+    return facade.Cavra.from_flags(evidence_db=getattr(args, "evidence_db", None))
 
 
 def cmd_evidence_list(args: argparse.Namespace) -> int:
-    store = _store(args)
-    try:
-        records = store.history(schedule_id=args.schedule_id, provider=args.provider, kind=args.kind,
-                                outcome=args.outcome, since=args.since, until=args.until, limit=args.limit)
-    finally:
-        store.close()
+    query = facade.HistoryQuery(schedule_id=args.schedule_id, provider=args.provider, kind=args.kind,
+                                outcome=args.outcome, since=facade.parse_time(args.since, "--since"),
+                                until=facade.parse_time(args.until, "--until"), limit=args.limit)
+    with _evidence(args) as cavra:
+        records = cavra.history(query)
     if args.json:
         output.emit_json(records)
     else:
@@ -121,51 +122,41 @@ def cmd_evidence_list(args: argparse.Namespace) -> int:
 
 
 def cmd_evidence_show(args: argparse.Namespace) -> int:
-    from ..errors import InputError
-
-    store = _store(args)
-    try:
-        record = store.get_record(args.record_id)
-    finally:
-        store.close()
-    if record is None:
-        raise InputError(f"no evidence record with id {args.record_id!r}")
-    output.emit_json(record)
+    """One record; JSON is its only form (``--json`` is accepted for symmetry)."""
+    with _evidence(args) as cavra:
+        output.emit_json(cavra.record(args.record_id))
     return 0
 
 
 def cmd_evidence_export(args: argparse.Namespace) -> int:
-    store = _store(args)
-    try:
-        output.emit_json(store.export(args.schedule_id))
-    finally:
-        store.close()
+    """The bundle; JSON is its only form (``--json`` is accepted for symmetry)."""
+    with _evidence(args) as cavra:
+        output.emit_json(cavra.export(args.schedule_id))
     return 0
 
 
 def cmd_evidence_verify(args: argparse.Namespace) -> int:
-    from ..errors import InputError
-    from ..jsonfile import read_json
-    from ..store import verify_bundle
-
-    bundle = read_json(args.bundle, "evidence bundle", max_bytes=512 * 1024 * 1024)
-    if not isinstance(bundle, dict):
-        raise InputError(f"evidence bundle {args.bundle}: not a bundle object")
-    problems = verify_bundle(bundle)
-    for line in problems:
-        output.emit(f"TAMPERED: {line}")
-    if not problems:
-        output.emit(f"bundle intact: {len(bundle.get('records', []))} records, chain hash {bundle.get('chain_hash')}")
+    bundle, problems = facade.Cavra.verify(args.bundle)
+    if args.json:
+        output.emit_json({"bundle": args.bundle, "intact": not problems, "problems": problems,
+                          "record_count": len(bundle.get("records", [])), "chain_hash": bundle.get("chain_hash")})
+    else:
+        for line in problems:
+            output.emit(f"TAMPERED: {line}")
+        if not problems:
+            output.emit(f"bundle intact: {len(bundle.get('records', []))} records, "
+                        f"chain hash {bundle.get('chain_hash')}")
     return 1 if problems else 0
 
 
 def cmd_evidence_dashboard(args: argparse.Namespace) -> int:
-    from ..dashboard import build_dashboard
-    from ..timeutil import parse_aware, utcnow
-
-    store = _store(args)
-    try:
-        output.emit(json.dumps(build_dashboard(store, parse_aware(args.now) if args.now else utcnow()), indent=2))
-    finally:
-        store.close()
+    now = facade.parse_time(args.now)
+    with _evidence(args) as cavra:
+        board = cavra.dashboard(now)
+    if args.json:
+        output.emit_json(board)
+    else:
+        output.emit(f"evidence dashboard as of {board['generated_at']}: {board['alert_level']}")
+        output.emit(output.table(["WHAT", "COUNT"], [(k, v) for k, v in board.items()
+                                                      if isinstance(v, int) and not isinstance(v, bool)]))
     return 0
