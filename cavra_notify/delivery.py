@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .connectors import Connector
 from .failures import classify_exception
 from .plan import build_event, message_of
-from .provider import DeliveryFailure, DeliveryRequest, FailureClass, Provider, Receipt
+from .provider import DeliveryFailure, DeliveryRequest, Event, FailureClass, Provider, Receipt, Route
 from .redact import Redactor
 from .timeutil import iso
 
@@ -225,9 +225,8 @@ class Dispatcher:
             if remaining <= 0:
                 break
             budget = min(self.options.timeout, remaining)
-            request = DeliveryRequest(connector.name, connector.settings, self.message,
-                                      {**self.event, "route": dict(route), "delivery_key": key},
-                                      dict(route), key, budget, number)
+            request = DeliveryRequest(connector.name, connector.settings, self.message, Event.from_json(self.event),
+                                      Route.from_json(route), key, budget, number)
             began = time.monotonic()
             try:
                 async with asyncio.timeout(budget):

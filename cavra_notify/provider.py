@@ -68,7 +68,11 @@ class DeliveryFailure(Exception):
 
 @dataclass(frozen=True)
 class Message:
-    """The human message every provider renders in its own format."""
+    """The human message every provider renders in its own format.
+
+    ``facts`` are short labelled strings (schedule id, environment, status, next due time, owners,
+    providers and, when checks failed, why), in display order.
+    """
 
     title: str
     summary: str
@@ -76,24 +80,81 @@ class Message:
     facts: Mapping[str, str]
     alert_level: str
 
+    def to_json(self) -> dict[str, Any]:
+        return {"title": self.title, "summary": self.summary, "runbook_ref": self.runbook_ref,
+                "facts": dict(self.facts), "alert_level": self.alert_level}
+
+
+@dataclass(frozen=True)
+class Route:
+    """One (owner, provider) route of a plan: who is notified through which connector."""
+
+    route_key: str
+    owner: str
+    provider: str
+    acknowledgement_minutes: int
+    escalation_owner: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"route_key": self.route_key, "owner": self.owner, "provider": self.provider,
+                "acknowledgement_minutes": self.acknowledgement_minutes, "escalation_owner": self.escalation_owner}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Route:
+        return cls(data["route_key"], data["owner"], data["provider"], data["acknowledgement_minutes"],
+                   data["escalation_owner"])
+
+
+@dataclass(frozen=True)
+class Event:
+    """The ``cavra.go_backend.rollback_drill.notification`` event: which schedule, which occurrence, how bad."""
+
+    event_type: str
+    event_id: str
+    plan_id: str
+    schedule_id: str
+    occurrence: str
+    status: str
+    alert_level: str
+    next_due_at: str | None
+    generated_at: str
+    message: Message
+
+    def to_json(self) -> dict[str, Any]:
+        return {"event_type": self.event_type, "event_id": self.event_id, "plan_id": self.plan_id,
+                "schedule_id": self.schedule_id, "occurrence": self.occurrence, "status": self.status,
+                "alert_level": self.alert_level, "next_due_at": self.next_due_at,
+                "generated_at": self.generated_at, "message": self.message.to_json()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Event:
+        m = data["message"]
+        message = Message(m["title"], m["summary"], m["runbook_ref"], m["facts"], m["alert_level"])
+        return cls(data["event_type"], data["event_id"], data["plan_id"], data["schedule_id"], data["occurrence"],
+                   data["status"], data["alert_level"], data["next_due_at"], data["generated_at"], message)
+
 
 @dataclass(frozen=True)
 class DeliveryRequest:
     """Everything a provider needs for one attempt at one route.
 
     ``delivery_key`` is stable for (schedule occurrence, route_key): providers with dedupe support
-    (idempotency headers, labels, correlation ids) should use it or ``route["route_key"]``.
+    (idempotency headers, labels, correlation ids) should use it or ``route.route_key``.
     ``timeout`` is this attempt's budget in seconds; the provider must pass it to its client.
     """
 
     connector_name: str
     settings: Any
     message: Message
-    event: Mapping[str, Any]
-    route: Mapping[str, Any]
+    event: Event
+    route: Route
     delivery_key: str
     timeout: float
     attempt: int = 1
+
+    def event_json(self) -> dict[str, Any]:
+        """The event as the webhook sends it: the event's JSON plus ``route`` and ``delivery_key``."""
+        return {**self.event.to_json(), "route": self.route.to_json(), "delivery_key": self.delivery_key}
 
 
 @dataclass(frozen=True)
@@ -132,9 +193,12 @@ def secret_field_names(model: type[BaseModel]) -> list[str]:
     """The fields of a settings model that are secrets (typed ``SecretStr`` or ``SecretStr | None``)."""
     from pydantic import SecretStr
 
+    def unwrap(annotation: Any) -> Any:
+        return typing.get_args(annotation)[0] if typing.get_origin(annotation) is typing.Annotated else annotation
+
     names = []
     for name, info in model.model_fields.items():
-        annotation = info.annotation
-        if annotation is SecretStr or SecretStr in typing.get_args(annotation):
+        annotation = unwrap(info.annotation)
+        if annotation is SecretStr or any(unwrap(a) is SecretStr for a in typing.get_args(annotation)):
             names.append(name)
     return names
