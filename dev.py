@@ -84,7 +84,7 @@ def build_wheelhouse(digest: str) -> None:
 
 
 def test(extra: list[str]) -> int:
-    for step in (["-m", "ruff", "check", "."], ["-m", "mypy", "cavra_notify"]):
+    for step in (["-m", "ruff", "check", "."], ["-m", "mypy", "cavra_notify", "plugins"]):
         print(f"$ python {' '.join(step)}", flush=True)
         if run(PY, *step):
             return 1

@@ -14,14 +14,38 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "CavraError": "errors", "ConfigError": "errors", "InputError": "errors", "PluginError": "errors",
     "SettingsError": "errors", "StoreError": "errors", "hookimpl": "hookspecs",
-    "DeliveryFailure": "provider", "DeliveryRequest": "provider", "FailureClass": "provider",
-    "Message": "provider", "Provider": "provider", "Receipt": "provider",
+    "DeliveryFailure": "provider", "DeliveryRequest": "provider", "Event": "provider", "FailureClass": "provider",
+    "Message": "provider", "Provider": "provider", "Receipt": "provider", "Route": "provider",
+    "check_response": "failures", "classify_exception": "failures", "classify_status": "failures",
+    "error_code": "failures", "expect_success": "failures", "header": "failures", "parse_retry_after": "failures",
+    "HttpUrl": "fields", "OriginUrl": "fields", "SecretHttpUrl": "fields", "ServerUrl": "fields",
+    "OpenRecords": "dedupe", "comment_or_create": "dedupe", "stable_key": "dedupe",
 }
 
 if TYPE_CHECKING:
+    from .dedupe import OpenRecords, comment_or_create, stable_key
     from .errors import CavraError, ConfigError, InputError, PluginError, SettingsError, StoreError
+    from .failures import (
+        check_response,
+        classify_exception,
+        classify_status,
+        error_code,
+        expect_success,
+        header,
+        parse_retry_after,
+    )
+    from .fields import HttpUrl, OriginUrl, SecretHttpUrl, ServerUrl
     from .hookspecs import hookimpl
-    from .provider import DeliveryFailure, DeliveryRequest, FailureClass, Message, Provider, Receipt
+    from .provider import (
+        DeliveryFailure,
+        DeliveryRequest,
+        Event,
+        FailureClass,
+        Message,
+        Provider,
+        Receipt,
+        Route,
+    )
 
 
 def __getattr__(name: str) -> Any:
@@ -32,6 +56,9 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "CavraError", "ConfigError", "DeliveryFailure", "DeliveryRequest", "FailureClass", "InputError", "Message",
-    "PluginError", "Provider", "Receipt", "SettingsError", "StoreError", "__version__", "hookimpl",
+    "CavraError", "ConfigError", "DeliveryFailure", "DeliveryRequest", "Event", "FailureClass", "HttpUrl",
+    "InputError", "Message", "OpenRecords", "OriginUrl", "PluginError", "Provider", "Receipt", "Route",
+    "SecretHttpUrl", "ServerUrl", "SettingsError", "StoreError", "__version__", "check_response",
+    "classify_exception", "classify_status", "comment_or_create", "error_code", "expect_success", "header",
+    "hookimpl", "parse_retry_after", "stable_key",
 ]

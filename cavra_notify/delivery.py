@@ -151,7 +151,6 @@ class Dispatcher:
         self.options, self.redactor, self.store, self.force = options, redactor, store, force
         self.rng = rng or random.Random()
         self.event = Event.of(plan)
-        self._event_json = self.event.to_json()
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._global = asyncio.Semaphore(options.max_concurrency)
         self._started = time.monotonic()
@@ -225,9 +224,8 @@ class Dispatcher:
             if remaining <= 0:
                 break
             budget = min(self.options.timeout, remaining)
-            request = DeliveryRequest(connector.name, connector.settings, self.event.message,
-                                      {**self._event_json, "route": route.to_json(), "delivery_key": key},
-                                      route.to_json(), key, budget, number)
+            request = DeliveryRequest(connector.name, connector.settings, self.event.message, self.event, route, key,
+                                      budget, number)
             began = time.monotonic()
             try:
                 async with asyncio.timeout(budget):

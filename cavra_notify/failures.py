@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import email.utils
+import json
+import re
 import time
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 
 from .provider import DeliveryFailure, FailureClass
 
@@ -55,7 +57,7 @@ def header(headers: Mapping[str, str] | None, name: str) -> str | None:
 def check_response(
     status: int, headers: Mapping[str, str] | None = None, what: str = "request"
 ) -> None:
-    """Raise a classified :class:`DeliveryFailure` for a failing HTTP status; return on success."""
+    """Raise a classified :class:`DeliveryFailure` for a failing HTTP status (4xx/5xx); return otherwise."""
     failure_class = classify_status(status)
     if failure_class is None:
         return
@@ -63,6 +65,55 @@ def check_response(
     raise DeliveryFailure(
         failure_class, f"{what} failed with HTTP {status}", status_code=status, retry_after=retry_after
     )
+
+
+def expect_success(
+    status: int,
+    headers: Mapping[str, str] | None = None,
+    what: str = "request",
+    *,
+    body: object = None,
+    ok: Container[int] | None = None,
+) -> None:
+    """Return when ``status`` is a success (2xx, or one of ``ok``); raise a classified failure otherwise.
+
+    4xx/5xx are classified as :func:`check_response` does; anything else that is not a success (1xx,
+    a redirect, which is never followed) is ``client_error``. When ``body`` holds a short error code
+    (see :func:`error_code`), the message names it; nothing else from the body is kept.
+    """
+    if (200 <= status < 300) if ok is None else status in ok:
+        return
+    code = error_code(body)
+    what = f"{what} ({code})" if code else what
+    check_response(status, headers, what)
+    raise DeliveryFailure(FailureClass.CLIENT_ERROR, f"{what} answered HTTP {status}; only 2xx counts "
+                          "(redirects are not followed)", status_code=status)
+
+
+_ERROR_CODE = re.compile(r"^[A-Za-z0-9_.]{1,64}$")
+
+
+def error_code(body: object) -> str | None:
+    """A service's short error code from an answer body, or ``None``.
+
+    Recognises a bare code (``channel_not_found``), JSON ``{"error": "code"}`` and JSON
+    ``{"error": {"code": "Code"}}``. Only a plain token of at most 64 characters is returned, so
+    nothing the service echoed back (which could hold a secret) reaches the message.
+    """
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str):
+        text = body.strip()
+        if _ERROR_CODE.match(text):
+            return text
+        try:
+            body = json.loads(text)
+        except ValueError:
+            return None
+    error = body.get("error") if isinstance(body, Mapping) else None
+    if isinstance(error, Mapping):
+        error = error.get("code")
+    return error if isinstance(error, str) and _ERROR_CODE.match(error) else None
 
 
 _TIMEOUT_NAMES = {"TimeoutException", "Timeout", "ReadTimeout", "ConnectTimeout", "TimeoutError",
@@ -96,7 +147,7 @@ def classify_exception(exc: BaseException) -> DeliveryFailure:
         return DeliveryFailure(FailureClass.TIMEOUT, f"{type(exc).__name__}: timed out")
     if names & _CONNECTION_NAMES:
         return DeliveryFailure(FailureClass.CONNECTION, f"{type(exc).__name__}: connection failed")
-    return DeliveryFailure(FailureClass.PLUGIN_ERROR, f"{type(exc).__name__}: {exc}")
+    return DeliveryFailure(FailureClass.PLUGIN_ERROR, f"unexpected {type(exc).__name__}")
 
 
 def _status_of(exc: BaseException) -> int | None:

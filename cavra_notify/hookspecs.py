@@ -10,11 +10,14 @@ Plugins implement hooks with ``@cavra_notify.hookimpl`` in a module named by an 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from .provider import Provider
+
+if TYPE_CHECKING:
+    from .testkit.conformance import ConformanceCase
 
 PROJECT = "cavra_notify"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -41,3 +44,17 @@ def cavra_delivery_recorded(evidence: Mapping[str, Any]) -> None:
     :param evidence: the redacted ``release-connector-delivery`` record (read only).
     :return: nothing; the return value is ignored.
     """
+
+
+@hookspec
+def cavra_conformance_cases() -> list[ConformanceCase]:
+    """Describe how the test kit's conformance check exercises this plugin's providers.
+
+    ``cavra plugins check NAME`` calls it for plugin ``NAME`` only and runs
+    :func:`~cavra_notify.testkit.check_conformance` on every case; a plugin's own tests can run the
+    same cases. Import the test kit (and any fake) inside the implementation, so that loading the
+    plugin for delivery never imports them.
+
+    :return: one :class:`~cavra_notify.testkit.ConformanceCase` per provider mode worth checking.
+    """
+    raise NotImplementedError  # a specification: pluggy calls the plugins' implementations

@@ -93,6 +93,16 @@ class Registry:
         self.providers[provider.name] = provider
         info.providers.append(provider.name)
 
+    def conformance_cases(self, plugin_name: str) -> list[Any]:
+        """The conformance cases plugin ``plugin_name`` describes (``cavra_conformance_cases``)."""
+        plugin = self.pm.get_plugin(plugin_name)
+        cases: list[Any] = []  # pluggy's hook functions are untyped: Any
+        for impl in self.pm.hook.cavra_conformance_cases.get_hookimpls():
+            if impl.plugin is plugin:
+                function: Any = impl.function
+                cases.extend(function())
+        return cases
+
     def delivery_recorded(self, evidence: Mapping[str, Any]) -> None:
         """Tell observer plugins about one stored evidence record; their errors are logged, not raised."""
         try:

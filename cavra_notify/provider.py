@@ -76,18 +76,22 @@ class DeliveryRequest:
     """Everything a provider needs for one attempt at one route.
 
     ``delivery_key`` is stable for (schedule occurrence, route_key): providers with dedupe support
-    (idempotency headers, labels, correlation ids) should use it or ``route["route_key"]``.
+    (idempotency headers, labels, correlation ids) should use it or ``route.route_key``.
     ``timeout`` is this attempt's budget in seconds; the provider must pass it to its client.
     """
 
     connector_name: str
     settings: Any
     message: Message
-    event: Mapping[str, Any]
-    route: Mapping[str, Any]
+    event: Event
+    route: Route
     delivery_key: str
     timeout: float
     attempt: int = 1
+
+    def event_json(self) -> dict[str, Any]:
+        """The event as the webhook sends it: the event's JSON plus ``route`` and ``delivery_key``."""
+        return {**self.event.to_json(), "route": self.route.to_json(), "delivery_key": self.delivery_key}
 
 
 @dataclass(frozen=True)
@@ -126,9 +130,12 @@ def secret_field_names(model: type[BaseModel]) -> list[str]:
     """The fields of a settings model that are secrets (typed ``SecretStr`` or ``SecretStr | None``)."""
     from pydantic import SecretStr
 
+    def unwrap(annotation: Any) -> Any:
+        return typing.get_args(annotation)[0] if typing.get_origin(annotation) is typing.Annotated else annotation
+
     names = []
     for name, info in model.model_fields.items():
-        annotation = info.annotation
-        if annotation is SecretStr or SecretStr in typing.get_args(annotation):
+        annotation = unwrap(info.annotation)
+        if annotation is SecretStr or any(unwrap(a) is SecretStr for a in typing.get_args(annotation)):
             names.append(name)
     return names

@@ -170,6 +170,12 @@ class Event:
                    plan.occurrence, plan.status, plan.alert_level, plan.next_due_at, plan.generated_at or "",
                    plan.message)
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Event:
+        return cls(data["event_type"], data["event_id"], data["plan_id"], data["schedule_id"], data["occurrence"],
+                   data["status"], data["alert_level"], data["next_due_at"], data["generated_at"],
+                   Message.from_json(data["message"]))
+
     def to_json(self) -> Json:
         return {"event_type": self.event_type, "event_id": self.event_id, "plan_id": self.plan_id,
                 "schedule_id": self.schedule_id, "occurrence": self.occurrence, "status": self.status,

@@ -52,7 +52,7 @@ def leaky(request: DeliveryRequest) -> Receipt:
     try:
         raise ConnectionError(f"handshake failed for {token}")
     except ConnectionError:
-        log.exception("SDK retry hint for %s", request.route["owner"])
+        log.exception("SDK retry hint for %s", request.route.owner)
     mode = request.settings.mode
     if mode == "retry-then-ok" and request.attempt == 1:
         raise DeliveryFailure(FailureClass.SERVER_ERROR, f"server rejected key {token}", status_code=503)

@@ -28,7 +28,7 @@ from cavra_notify.cli import main
 from cavra_notify.delivery import Options, Result, deliver_plan
 from cavra_notify.errors import StoreError
 from cavra_notify.plugins import PluginInfo, Registry, reset_registry
-from cavra_notify.provider import DeliveryRequest, Provider, Receipt
+from cavra_notify.provider import DeliveryFailure, DeliveryRequest, FailureClass, Provider, Receipt
 from cavra_notify.store import SQLiteStore, open_store
 from cavra_notify.testkit import FakeReceiver, Request, Response, closed_port
 
@@ -94,7 +94,7 @@ def hanger(request: DeliveryRequest) -> Receipt:
 
 
 async def instant(request: DeliveryRequest) -> Receipt:
-    return Receipt(200, details={"toy": request.route["owner"]})
+    return Receipt(200, details={"toy": request.route.owner})
 
 
 def toy_registry(*providers: Provider) -> Registry:
@@ -305,13 +305,13 @@ def test_a_receipt_with_an_unknown_outcome_is_a_plugin_error(tmp_path: Path) -> 
 def test_a_short_secret_is_scrubbed_from_errors_but_never_corrupts_ids_or_timestamps(tmp_path: Path) -> None:
     token = "2026"  # four characters (the shortest secret scrubbed), and in every timestamp of this run
 
-    def leaky(request: DeliveryRequest) -> Receipt:
-        raise RuntimeError(f"token {request.settings.token.get_secret_value()} was refused")
+    def leaky(request: DeliveryRequest) -> Receipt:  # a plugin's own message (raw exception text is never kept)
+        raise DeliveryFailure(FailureClass.AUTH, f"token {request.settings.token.get_secret_value()} was refused")
 
     registry, plan, connectors = toy_world(tmp_path, Provider("leaky", ToySettings, leaky),
                                            connector={"provider": "leaky", "token": token})
     evidence = deliver_plan(plan, connectors, registry, FAST, now=DUE).evidence[0].to_json()
-    assert evidence["error"] == "RuntimeError: token [REDACTED] was refused"
+    assert evidence["error"] == "token [REDACTED] was refused"
     assert evidence["started_at"].startswith("2026-12-20T") and evidence["completed_at"].startswith("2026-12-20T")
     assert evidence["attempts"][0]["at"].startswith("2026-12-20T")
 
@@ -437,7 +437,7 @@ def test_a_slow_route_does_not_hold_back_the_evidence_of_finished_ones(tmp_path:
     async def patient(request: DeliveryRequest) -> Receipt:
         """owner-001 answers only once the other route's evidence is in the store (5 s at most)."""
         for _ in range(100):
-            if request.route["owner"] != "owner-001" or any(w.startswith("record") for w in store.writes):
+            if request.route.owner != "owner-001" or any(w.startswith("record") for w in store.writes):
                 return Receipt(200)
             await asyncio.sleep(0.05)
         return Receipt(500)
@@ -459,7 +459,7 @@ def test_a_store_error_stops_new_sends_and_ends_the_run_with_that_error(tmp_path
     sent: list[str] = []
 
     async def counted(request: DeliveryRequest) -> Receipt:
-        sent.append(request.route["owner"])
+        sent.append(request.route.owner)
         return Receipt(200)
 
     class Observer:

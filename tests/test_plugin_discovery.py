@@ -50,7 +50,7 @@ class Settings(BaseModel):
 
 
 def deliver(request):
-    body = json.dumps({"owner": request.route["owner"], "title": request.message.title,
+    body = json.dumps({"owner": request.route.owner, "title": request.message.title,
                        "key": request.delivery_key}).encode()
     headers = {"Content-Type": "application/json",
                "Authorization": "Bearer " + request.settings.token.get_secret_value()}

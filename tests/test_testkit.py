@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from cavra_notify.failures import check_response, classify_exception
 from cavra_notify.provider import DeliveryFailure, DeliveryRequest, FailureClass, Provider, Receipt
-from cavra_notify.testkit import ConformanceCase, Response, check_conformance
+from cavra_notify.testkit import ConformanceCase, FakeReceiver, Response, check_conformance, closed_port
 
 log = logging.getLogger("toy_provider")
 
@@ -39,12 +39,15 @@ def toy_provider(fault: str = "", *, use_async: bool = False) -> Provider:
             log.debug("posting with token %s", token)
         timeout = 30.0 if fault == "ignores-timeout" else request.timeout
         try:
-            response = httpx.post(
-                f"{settings.base_url}/api/send",
-                json=dict(request.event),
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=timeout,
-            )
+            for _ in range(3 if fault == "retries-itself" else 1):  # the bug: a retry loop of its own
+                response = httpx.post(
+                    f"{settings.base_url}/api/send",
+                    json=request.event_json(),
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=timeout,
+                )
+                if response.status_code < 500:
+                    break
         except httpx.HTTPError as exc:
             if fault == "raw-exception":
                 raise
@@ -101,6 +104,7 @@ def test_correct_provider_passes(use_async: bool) -> None:
         ("ignores-timeout", "[timeout]"),
         ("raw-exception", "[connection] expected DeliveryFailure(connection) but deliver raised Connect"),
         ("plain-settings", "declares no secret field"),
+        ("retries-itself", "[503] one deliver sent 3 requests to a service that fails every request"),
     ],
 )
 def test_broken_provider_fails(fault: str, expected: str) -> None:
@@ -164,3 +168,19 @@ def test_secret_leak_check_reads_log_records_with_their_exception_text() -> None
     assert_no_secret_leak([canary], clean)
     with pytest.raises(AssertionError, match="leaked in output #1"):
         assert_no_secret_leak([canary], clean, leaky)
+
+
+def test_fakes_and_receivers_listen_on_the_host_and_port_given() -> None:
+    from cavra_notify_jira.fake import FakeJira
+    from cavra_notify_webhook.fake import FakeWebhookReceiver
+
+    port = closed_port()
+    with FakeReceiver(host="127.0.0.1", port=port) as receiver:
+        assert receiver.url == f"http://127.0.0.1:{port}"
+        assert httpx.get(receiver.url + "/ping").status_code == 200
+    for fake_class in (FakeJira, FakeWebhookReceiver):
+        port = closed_port()
+        with fake_class(host="127.0.0.1", port=port) as fake:
+            assert fake.url.startswith(f"http://127.0.0.1:{port}")
+    with pytest.raises(ValueError, match="loopback addresses only"):
+        FakeReceiver(host="0.0.0.0")

@@ -11,9 +11,14 @@ from . import output
 
 
 def add_commands(commands: Any) -> None:
-    p = commands.add_parser("plugins", help="installed provider plugins")
+    p = commands.add_parser("plugins", help="installed provider plugins; `plugins check NAME` tests one")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_plugins)
+    sub = p.add_subparsers(dest="plugins_command", metavar="COMMAND")
+    check = sub.add_parser("check", help="run the test kit's conformance check against an installed plugin")
+    check.add_argument("name", help="the plugin's entry point name (see `cavra plugins`)")
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(handler=cmd_plugins_check)
 
     connectors = commands.add_parser("connectors", help="the private connector config")
     sub = connectors.add_subparsers(dest="connectors_command", required=True, metavar="COMMAND")
@@ -65,6 +70,40 @@ def cmd_plugins(args: argparse.Namespace) -> int:
                  ", ".join(p["providers"]), p["error"] or "") for p in plugins]
         output.emit(output.table(["PLUGIN", "DISTRIBUTION", "VERSION", "LOADED", "PROVIDERS", "ERROR"], rows))
     return 0
+
+
+def cmd_plugins_check(args: argparse.Namespace) -> int:
+    """Exit 0 when every case passes, 1 when one fails, 2 when the plugin is missing or offers no case."""
+    from ..errors import SettingsError
+    from ..plugins import get_registry
+    from ..testkit import check_conformance
+
+    registry = get_registry()
+    info = registry.plugins.get(args.name)
+    if info is None or not info.loaded:
+        why = "is not installed" if info is None else f"did not load: {info.error}"
+        raise SettingsError(f"plugin {args.name!r} {why} (see `cavra plugins`)")
+    cases = registry.conformance_cases(args.name)
+    if not cases:
+        raise SettingsError(f"plugin {args.name!r} describes no conformance case (hook cavra_conformance_cases)")
+    results = []
+    for case in cases:
+        try:
+            check_conformance(case)
+            problems: list[str] = []
+        except AssertionError as exc:
+            problems = [line.strip()[2:] for line in str(exc).splitlines()[1:]]
+        results.append({"provider": case.provider.name, "passed": not problems, "problems": problems})
+    passed = all(r["passed"] for r in results)
+    if args.json:
+        output.emit_json({"plugin": args.name, "passed": passed, "cases": results})
+    else:
+        lines = [f"plugin {args.name}: {'passed' if passed else 'FAILED'} ({len(results)} case(s))"]
+        for number, r in enumerate(results, 1):
+            lines.append(f"  case {number} ({r['provider']}): {'ok' if r['passed'] else 'FAILED'}")
+            lines += [f"    - {problem}" for problem in r["problems"]]
+        output.emit("\n".join(lines))
+    return 0 if passed else 1
 
 
 def cmd_connectors_check(args: argparse.Namespace) -> int:

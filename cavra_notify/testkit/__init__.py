@@ -1,16 +1,27 @@
 """Test kit for provider plugin authors: a loopback fake receiver, request builder, leak check."""
 
 from .conformance import ConformanceCase, check_conformance
-from .receiver import FakeReceiver, FakeService, Request, Response, closed_port, fake_receiver
+from .receiver import (
+    LOOPBACK,
+    FakeReceiver,
+    FakeService,
+    Request,
+    Response,
+    add_listen_arguments,
+    closed_port,
+    fake_receiver,
+)
 from .requests import SAMPLE_MESSAGE, assert_no_secret_leak, deliver_once, make_request
 
 __all__ = [
+    "LOOPBACK",
     "SAMPLE_MESSAGE",
     "ConformanceCase",
     "FakeReceiver",
     "FakeService",
     "Request",
     "Response",
+    "add_listen_arguments",
     "assert_no_secret_leak",
     "check_conformance",
     "closed_port",

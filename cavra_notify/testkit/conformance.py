@@ -29,6 +29,8 @@ What is checked (all problems are reported together in one ``AssertionError``):
   500 and 503 are ``server_error``; 401 is ``auth``; 400 is ``client_error``;
 - an answer delayed three times the timeout is ``timeout`` and deliver returns within about twice
   the timeout; a closed port is ``connection``;
+- one ``deliver`` sends one request to a service that fails every request (429, 5xx, 4xx, a slow
+  answer): a plugin that retries on its own fails the check, because the core owns retries;
 - the canary appears in no receipt, no exception (str, repr, args, or the chained exceptions a
   traceback would show) and no log record of any logger at DEBUG level (including loggers that
   do not propagate to the root or had a higher level set).
@@ -178,9 +180,16 @@ class _Checker:
         return receipt, None, elapsed
 
     def expect_failure(
-        self, scenario: str, base_url: str, expected: FailureClass
+        self, scenario: str, base_url: str, expected: FailureClass, receiver: FakeReceiver | None = None
     ) -> tuple[DeliveryFailure | None, float]:
+        before = len(receiver.requests) if receiver is not None else 0
         receipt, exc, elapsed = self.attempt(scenario, base_url)
+        if receiver is not None:
+            time.sleep(0.05)  # a retry the plugin left running in the background still counts
+            sent = len(receiver.requests) - before
+            if sent > 1:
+                self.fail(scenario, f"one deliver sent {sent} requests to a service that fails every request: "
+                          "the plugin retries on its own; turn its client's retries off (the core owns retries)")
         if exc is None:
             if receipt is not None:
                 self.fail(
@@ -249,7 +258,7 @@ class _Checker:
 
     def check_statuses(self, receiver: FakeReceiver) -> None:
         receiver.handler = self.scripted(429, {"Retry-After": "2"})
-        failure, _ = self.expect_failure("429", receiver.url, FailureClass.RATE_LIMITED)
+        failure, _ = self.expect_failure("429", receiver.url, FailureClass.RATE_LIMITED, receiver)
         if failure is not None and (failure.retry_after is None or abs(failure.retry_after - 2) > 0.5):
             self.fail("429", f"retry_after is {failure.retry_after!r}, expected about 2 (Retry-After: 2)")
         expected = {
@@ -260,7 +269,7 @@ class _Checker:
         }
         for status, failure_class in expected.items():
             receiver.handler = self.scripted(status)
-            self.expect_failure(str(status), receiver.url, failure_class)
+            self.expect_failure(str(status), receiver.url, failure_class, receiver)
 
     def check_timeout(self, receiver: FakeReceiver) -> None:
         timeout = self.case.timeout
@@ -269,7 +278,7 @@ class _Checker:
             return replace(self.case.success(request), delay=3 * timeout)
 
         receiver.handler = slow
-        _, elapsed = self.expect_failure("timeout", receiver.url, FailureClass.TIMEOUT)
+        _, elapsed = self.expect_failure("timeout", receiver.url, FailureClass.TIMEOUT, receiver)
         if elapsed > 2 * timeout + 0.1:
             self.fail(
                 "timeout",

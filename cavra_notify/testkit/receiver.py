@@ -7,7 +7,10 @@ context manager; it binds only to the loopback address.
 
 from __future__ import annotations
 
+import argparse
 import json
+import socket
+import ssl
 import threading
 import time
 from collections import defaultdict, deque
@@ -57,24 +60,42 @@ class Response:
 
 
 Handler = Callable[[Request], Response]
+LOOPBACK = "127.0.0.1"
 
 
 class _Server(ThreadingHTTPServer):
     request_queue_size = 1024  # the default of 5 resets connections under concurrent delivery
     daemon_threads = True
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that refused our certificate or hung up is not the fake's error: stay quiet."""
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
 
 class FakeReceiver:
     """Threaded loopback HTTP server with scripted answers and a request log."""
 
-    def __init__(self, handler: Handler | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(self, handler: Handler | None = None, host: str = LOOPBACK, port: int = 0, *,
+                 tls: ssl.SSLContext | None = None) -> None:
+        """Listen on ``host:port`` (loopback only; port 0 picks a free one); with ``tls`` (a server
+        context, e.g. from trustme) it speaks HTTPS."""
         if not host.startswith("127.") and host not in ("localhost", "::1"):
             raise ValueError("FakeReceiver binds to loopback addresses only")
         self.handler: Handler = handler or (lambda request: Response())
         self.requests: list[Request] = []
+        self.host = host
         self._script: deque[Response] = deque()
         self._lock = threading.Lock()
-        self._server = _Server((host, 0), self._make_handler())
+        server_class = _Server6 if ":" in host else _Server
+        self._server = server_class((host, port), self._make_handler())
+        if tls is not None:
+            # the handshake runs in the request's own thread, so a client that fails it blocks nobody
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True,
+                                                  do_handshake_on_connect=False)
+        self.scheme = "https" if tls is not None else "http"
         self._thread: threading.Thread | None = None
 
     @property
@@ -83,7 +104,8 @@ class FakeReceiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
 
     def enqueue(self, *responses: Response) -> None:
         """Answer the next requests with these responses, in order, before the handler."""
@@ -101,7 +123,9 @@ class FakeReceiver:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread is not None:  # shutdown() waits for serve_forever, which never ran otherwise
+            self._server.shutdown()
+            self._thread = None
         self._server.server_close()
 
     def __enter__(self) -> FakeReceiver:
@@ -122,6 +146,11 @@ class FakeReceiver:
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             disable_nagle_algorithm = True
+
+            def setup(self) -> None:
+                if isinstance(self.request, ssl.SSLSocket):
+                    self.request.do_handshake()
+                super().setup()
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -161,15 +190,15 @@ class FakeReceiver:
 
 
 @contextmanager
-def fake_receiver(handler: Handler | None = None) -> Iterator[FakeReceiver]:
-    """``with fake_receiver() as rx: ...`` — a started :class:`FakeReceiver`."""
-    with FakeReceiver(handler) as receiver:
+def fake_receiver(handler: Handler | None = None, host: str = LOOPBACK, port: int = 0, *,
+                  tls: ssl.SSLContext | None = None) -> Iterator[FakeReceiver]:
+    """``with fake_receiver() as rx: ...`` — a started :class:`FakeReceiver` (arguments as its own)."""
+    with FakeReceiver(handler, host, port, tls=tls) as receiver:
         yield receiver
 
 
 def closed_port() -> int:
     """A loopback port with nothing listening (for connection-refused tests)."""
-    import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -180,8 +209,8 @@ class FakeService:
     """Base of a plugin's fake service: the subclass sets up its state, calls ``super().__init__()`` and
     implements :meth:`handle`; this class owns the loopback receiver, its lifecycle and per-path scripts."""
 
-    def __init__(self) -> None:
-        self.receiver = FakeReceiver(self.handle)
+    def __init__(self, host: str = LOOPBACK, port: int = 0, *, tls: ssl.SSLContext | None = None) -> None:
+        self.receiver = FakeReceiver(self.handle, host, port, tls=tls)
         self._scripts: defaultdict[tuple[str, str], deque[Response]] = defaultdict(deque)
         self._delays: defaultdict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._script_lock = threading.Lock()
@@ -247,3 +276,10 @@ class FakeService:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def add_listen_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``--host`` (loopback, default 127.0.0.1) and ``--port`` (default 0: any free port) for a fake's CLI."""
+    parser.add_argument("--host", default=LOOPBACK, help="a loopback address to listen on")
+    parser.add_argument("--port", type=int, default=0, help="the port (0 picks a free one)")
+    return parser

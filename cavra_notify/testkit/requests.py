@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..provider import DeliveryRequest, Message, Provider
+from ..provider import DeliveryRequest, Event, Message, Provider, Route
 
 SAMPLE_MESSAGE = Message(
     title="CAVRA Go rollback drill schedule critical",
@@ -39,27 +39,19 @@ def make_request(
 
     Secrets in ``settings`` must be literals here (the connector config resolves ``env``/``file``).
     """
-    route = {
-        "route_key": route_key,
-        "owner": message.facts.get("owner", "release-governance"),
-        "provider": provider.name,
-        "acknowledgement_minutes": 30,
-        "escalation_owner": "platform-lead",
-    }
-    event = {
-        "event_type": "cavra.go_backend.rollback_drill.notification",
-        "event_id": f"evt-{delivery_key}",
-        "plan_id": "plan-sample",
-        "schedule_id": message.facts.get("schedule_id"),
-        "route": route,
-        "message": {
-            "title": message.title,
-            "summary": message.summary,
-            "runbook_ref": message.runbook_ref,
-            "facts": dict(message.facts),
-            "alert_level": message.alert_level,
-        },
-    }
+    route = Route(route_key, message.facts.get("owner", "release-governance"), provider.name, 30, "platform-lead")
+    event = Event(
+        event_type="cavra.go_backend.rollback_drill.notification",
+        event_id=f"evt-{delivery_key}",
+        plan_id="plan-sample",
+        schedule_id=message.facts.get("schedule_id", "go_backend_python_fallback_monthly"),
+        occurrence="go_backend_python_fallback_monthly@2026-06-20T15:40:00Z#needs_attention",
+        status=message.facts.get("status", "needs_attention"),
+        alert_level=message.alert_level,
+        next_due_at=message.facts.get("next_due_at"),
+        generated_at="2026-06-01T09:00:00Z",
+        message=message,
+    )
     return DeliveryRequest(
         connector_name=provider.name,
         settings=provider.settings_model.model_validate(dict(settings)),

@@ -7,34 +7,36 @@ label and ``cavra-rollback-drill``. Retries are the core's job: the SDK's own re
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 import threading
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import jira
 import requests
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
-from cavra_notify import hookimpl
-from cavra_notify.failures import classify_exception, classify_status, header, parse_retry_after
-from cavra_notify.provider import (
+from cavra_notify import (
     DeliveryFailure,
     DeliveryRequest,
     FailureClass,
-    Message,
     Provider,
     Receipt,
+    ServerUrl,
+    classify_exception,
+    classify_status,
+    comment_or_create,
+    header,
+    hookimpl,
+    parse_retry_after,
+    stable_key,
 )
 
 DRILL_LABEL = "cavra-rollback-drill"
 LABEL_PREFIX = "cavra-route-"
 MAX_LABEL = 255
 MAX_SUMMARY = 255
-_UNSAFE_LABEL_CHARS = re.compile(r"[^A-Za-z0-9_.:-]+")
 _jira_logger_lock = threading.Lock()
 
 
@@ -47,23 +49,13 @@ class JiraSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    server: str
+    server: ServerUrl
     email: str
     api_token: SecretStr
     project: str
     issue_type: str = "Task"
     labels: list[str] = []
     deployment: Literal["auto", "cloud", "server"] = "auto"
-
-    @field_validator("server")
-    @classmethod
-    def _check_server(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("server must be an http(s) URL such as https://example.atlassian.net")
-        if parts.username or parts.password or parts.query or parts.fragment:
-            raise ValueError("server must not carry credentials, a query or a fragment")
-        return value.rstrip("/")
 
     @field_validator("project", "issue_type", "email")
     @classmethod
@@ -93,32 +85,7 @@ def route_label(route_key: str) -> str:
     Keys that had to be changed (unsafe characters, too long) get a hash suffix so that two
     different route keys never share a label.
     """
-    cleaned = _UNSAFE_LABEL_CHARS.sub("-", route_key).strip("-") or "route"
-    label = LABEL_PREFIX + cleaned
-    if cleaned == route_key and len(label) <= MAX_LABEL:
-        return label
-    digest = hashlib.sha256(route_key.encode()).hexdigest()[:12]
-    return f"{label[: MAX_LABEL - len(digest) - 1]}-{digest}"
-
-
-def render_description(message: Message, owner: str) -> str:
-    """Jira wiki markup for the issue description (REST v2 takes plain wiki text)."""
-    lines = [
-        message.summary,
-        "",
-        f"*Alert level:* {message.alert_level}",
-        f"*Owner:* {owner}",
-        f"*Runbook:* {message.runbook_ref}",
-    ]
-    if message.facts:
-        lines += ["", "*Facts:*"]
-        lines += [f"* {key}: {value}" for key, value in message.facts.items()]
-    return "\n".join(lines)
-
-
-def _summary(message: Message, owner: str) -> str:
-    summary = f"{message.title} ({owner})" if owner else message.title
-    return summary if len(summary) <= MAX_SUMMARY else summary[: MAX_SUMMARY - 1] + "…"
+    return stable_key(route_key, prefix=LABEL_PREFIX, limit=MAX_LABEL, digest_chars=12)
 
 
 def _jql_string(value: str) -> str:
@@ -145,48 +112,52 @@ def _client(settings: JiraSettings, timeout: float) -> jira.JIRA:
     return client
 
 
-def _find_open_issue(client: jira.JIRA, settings: JiraSettings, label: str) -> str | None:
-    jql = (
-        f"project = {_jql_string(settings.project)} AND labels = {_jql_string(label)} "
-        "AND statusCategory != Done ORDER BY created DESC"
-    )
-    found = client.search_issues(
-        jql, maxResults=1, fields=["summary", "status", "labels"], json_result=True
-    )
-    issues = found.get("issues") if isinstance(found, dict) else None
-    if not isinstance(issues, list):
-        raise UnexpectedAnswer("search answer has no issues list")
-    if not issues:
-        return None
-    key = issues[0].get("key") if isinstance(issues[0], dict) else None
-    if not isinstance(key, str):
-        raise UnexpectedAnswer("search answer has an issue without a key")
-    return key
+class _Issues:
+    """The project's issues carrying a route label (wiki markup: REST v2 takes plain wiki text)."""
+
+    def __init__(self, client: jira.JIRA, settings: JiraSettings) -> None:
+        self.client, self.settings = client, settings
+
+    def find_open(self, label: str) -> str | None:
+        jql = (
+            f"project = {_jql_string(self.settings.project)} AND labels = {_jql_string(label)} "
+            "AND statusCategory != Done ORDER BY created DESC"
+        )
+        found = self.client.search_issues(
+            jql, maxResults=1, fields=["summary", "status", "labels"], json_result=True
+        )
+        issues = found.get("issues") if isinstance(found, dict) else None
+        if not isinstance(issues, list):
+            raise UnexpectedAnswer("search answer has no issues list")
+        if not issues:
+            return None
+        key = issues[0].get("key") if isinstance(issues[0], dict) else None
+        if not isinstance(key, str):
+            raise UnexpectedAnswer("search answer has an issue without a key")
+        return key
+
+    def comment(self, issue_key: str, text: str) -> Receipt:
+        self.client.add_comment(issue_key, text)
+        return Receipt(status_code=201, details={"issue_key": issue_key, "action": "commented"})
+
+    def create(self, label: str, summary: str, description: str) -> Receipt:
+        labels = list(dict.fromkeys([*self.settings.labels, label, DRILL_LABEL]))
+        issue = self.client.create_issue(
+            fields={
+                "project": {"key": self.settings.project},
+                "issuetype": {"name": self.settings.issue_type},
+                "summary": summary,
+                "description": description,
+                "labels": labels,
+            },
+            prefetch=False,
+        )
+        return Receipt(status_code=201, details={"issue_key": str(issue.key), "action": "created"})
 
 
 def _deliver_with(client: jira.JIRA, request: DeliveryRequest) -> Receipt:
-    settings: JiraSettings = request.settings
-    owner = str(request.route.get("owner", ""))
-    label = route_label(str(request.route.get("route_key") or request.delivery_key))
-    description = render_description(request.message, owner)
-
-    existing = _find_open_issue(client, settings, label)
-    if existing is not None:
-        client.add_comment(existing, f"Repeated notification: {request.message.title}\n\n{description}")
-        return Receipt(status_code=201, details={"issue_key": existing, "action": "commented"})
-
-    labels = list(dict.fromkeys([*settings.labels, label, DRILL_LABEL]))
-    issue = client.create_issue(
-        fields={
-            "project": {"key": settings.project},
-            "issuetype": {"name": settings.issue_type},
-            "summary": _summary(request.message, owner),
-            "description": description,
-            "labels": labels,
-        },
-        prefetch=False,
-    )
-    return Receipt(status_code=201, details={"issue_key": str(issue.key), "action": "created"})
+    return comment_or_create(_Issues(client, request.settings), request, route_label(request.route.route_key),
+                             summary_limit=MAX_SUMMARY, ellipsis="…", bold=lambda text: f"*{text}*", bullet="* ")
 
 
 def _jira_error_failure(exc: jira.JIRAError) -> DeliveryFailure:
@@ -264,3 +235,10 @@ PROVIDER = Provider(
 @hookimpl
 def cavra_register_providers(register: Callable[[Provider], None]) -> None:
     register(PROVIDER)
+
+
+@hookimpl
+def cavra_conformance_cases() -> list[Any]:
+    from .conformance import cases  # the test kit loads only for `cavra plugins check`
+
+    return cases()

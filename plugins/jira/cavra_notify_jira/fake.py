@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import base64
 import re
+import ssl
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from cavra_notify.testkit import FakeService, Request, Response
+from cavra_notify.testkit import LOOPBACK, FakeService, Request, Response
 
 _ISSUE = re.compile(r"^/rest/api/2/issue/([A-Z][A-Z0-9_]*-\d+)$")
 _COMMENT = re.compile(r"^/rest/api/2/issue/([A-Z][A-Z0-9_]*-\d+)/comment$")
@@ -69,6 +70,9 @@ class FakeJira(FakeService):
         issue_types: tuple[str, ...] = ("Task", "Bug", "Incident"),
         deployment: str = "Server",
         check_auth: bool = True,
+        host: str = LOOPBACK,
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.check_auth = check_auth
         self.expected_auth = "Basic " + base64.b64encode(f"{email}:{api_token}".encode()).decode()
@@ -79,7 +83,7 @@ class FakeJira(FakeService):
         self._next_id = 10000
         self._field_errors: list[dict[str, str]] = []
         self._lock = threading.Lock()
-        super().__init__()
+        super().__init__(host, port, tls=tls)
 
     def reject_next_create(self, errors: dict[str, str]) -> None:
         """Answer the next ``POST /rest/api/2/issue`` with 400 and these field errors."""

@@ -7,7 +7,6 @@ Table API is reached through ``pysnow``; retries are the core's job, so the tran
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -20,15 +19,20 @@ from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 from pysnow.exceptions import MissingResult
 from requests.adapters import HTTPAdapter
 
-from cavra_notify import hookimpl
-from cavra_notify.failures import classify_exception, classify_status, header, parse_retry_after
-from cavra_notify.provider import (
+from cavra_notify import (
     DeliveryFailure,
     DeliveryRequest,
     FailureClass,
-    Message,
+    OriginUrl,
     Provider,
     Receipt,
+    classify_exception,
+    classify_status,
+    comment_or_create,
+    header,
+    hookimpl,
+    parse_retry_after,
+    stable_key,
 )
 
 CORRELATION_DISPLAY = "cavra-notify"
@@ -37,7 +41,6 @@ MAX_SHORT_DESCRIPTION = 160
 RESERVED_FIELDS = frozenset(
     {"short_description", "description", "correlation_id", "correlation_display", "work_notes"}
 )
-_UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_.:-]+")
 _TABLE = re.compile(r"^[A-Za-z0-9_]+$")
 _SYS_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
 
@@ -51,22 +54,12 @@ class ServiceNowSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    instance_url: str
+    instance_url: OriginUrl
     user: str
     password: SecretStr
     table: str = "incident"
     assignment_group: str | None = None
     extra_fields: dict[str, str] = {}
-
-    @field_validator("instance_url")
-    @classmethod
-    def _check_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("instance_url must be an http(s) URL such as https://acme.service-now.com")
-        if parts.username or parts.password or parts.query or parts.fragment or parts.path.strip("/"):
-            raise ValueError("instance_url must be scheme and host only (no credentials, path or query)")
-        return f"{parts.scheme}://{parts.netloc}"
 
     @field_validator("user")
     @classmethod
@@ -106,25 +99,7 @@ def correlation_id(route_key: str) -> str:
     also keeps it safe inside an encoded query. Changed keys get a hash suffix so that two
     different route keys never share an id.
     """
-    cleaned = _UNSAFE_ID_CHARS.sub("-", route_key).strip("-") or "route"
-    if cleaned == route_key and len(cleaned) <= MAX_CORRELATION_ID:
-        return cleaned
-    digest = hashlib.sha256(route_key.encode()).hexdigest()[:16]
-    return f"{cleaned[: MAX_CORRELATION_ID - len(digest) - 1]}-{digest}"
-
-
-def render_description(message: Message, owner: str) -> str:
-    lines = [
-        message.summary,
-        "",
-        f"Alert level: {message.alert_level}",
-        f"Owner: {owner}",
-        f"Runbook: {message.runbook_ref}",
-    ]
-    if message.facts:
-        lines += ["", "Facts:"]
-        lines += [f"- {key}: {value}" for key, value in message.facts.items()]
-    return "\n".join(lines)
+    return stable_key(route_key, limit=MAX_CORRELATION_ID, digest_chars=16)
 
 
 class TimeoutSession(requests.Session):
@@ -156,39 +131,42 @@ def _record(value: Any) -> tuple[str, str]:
     return sys_id, number
 
 
-def _deliver_with(client: pysnow.Client, request: DeliveryRequest) -> Receipt:
-    settings: ServiceNowSettings = request.settings
+class _Records:
+    """The table's active records by ``correlation_id``; a fresh Resource per call (pysnow shares query
+    parameters between calls on one Resource)."""
 
-    def table() -> Any:  # a fresh Resource per call: pysnow shares query params between calls
-        return client.resource(api_path=f"/table/{settings.table}")
+    def __init__(self, client: pysnow.Client, settings: ServiceNowSettings) -> None:
+        self.client, self.settings = client, settings
 
-    owner = str(request.route.get("owner", ""))
-    key = correlation_id(str(request.route.get("route_key") or request.delivery_key))
-    description = render_description(request.message, owner)
+    def _table(self) -> Any:
+        return self.client.resource(api_path=f"/table/{self.settings.table}")
 
-    query = f"active=true^correlation_id={key}^ORDERBYDESCsys_created_on"
-    found = table().get(query=query, limit=1, fields=["sys_id", "number"]).all()
-    if not isinstance(found, list):
-        raise UnexpectedAnswer("query result is not a list")
-    if found:
-        sys_id, number = _record(found[0])
-        note = f"Repeated notification: {request.message.title}\n\n{description}"
-        table().request("PATCH", path_append=f"/{sys_id}", data=json.dumps({"work_notes": note})).one()
+    def find_open(self, key: str) -> tuple[str, str] | None:
+        query = f"active=true^correlation_id={key}^ORDERBYDESCsys_created_on"
+        found = self._table().get(query=query, limit=1, fields=["sys_id", "number"]).all()
+        if not isinstance(found, list):
+            raise UnexpectedAnswer("query result is not a list")
+        return _record(found[0]) if found else None
+
+    def comment(self, record: tuple[str, str], text: str) -> Receipt:
+        sys_id, number = record
+        self._table().request("PATCH", path_append=f"/{sys_id}", data=json.dumps({"work_notes": text})).one()
         return Receipt(status_code=200, details={"sys_id": sys_id, "number": number, "action": "reused"})
 
-    payload: dict[str, str] = dict(settings.extra_fields)
-    if settings.assignment_group:
-        payload["assignment_group"] = settings.assignment_group
-    payload |= {
-        "short_description": (f"{request.message.title} ({owner})" if owner else request.message.title)[
-            :MAX_SHORT_DESCRIPTION
-        ],
-        "description": description,
-        "correlation_id": key,
-        "correlation_display": CORRELATION_DISPLAY,
-    }
-    sys_id, number = _record(table().create(payload).one())
-    return Receipt(status_code=201, details={"sys_id": sys_id, "number": number, "action": "created"})
+    def create(self, key: str, summary: str, description: str) -> Receipt:
+        payload: dict[str, str] = dict(self.settings.extra_fields)
+        if self.settings.assignment_group:
+            payload["assignment_group"] = self.settings.assignment_group
+        payload |= {"short_description": summary, "description": description, "correlation_id": key,
+                    "correlation_display": CORRELATION_DISPLAY}
+        sys_id, number = _record(self._table().create(payload).one())
+        return Receipt(status_code=201, details={"sys_id": sys_id, "number": number, "action": "created"})
+
+
+def _deliver_with(client: pysnow.Client, request: DeliveryRequest) -> Receipt:
+    key = correlation_id(request.route.route_key)
+    return comment_or_create(_Records(client, request.settings), request, key,
+                             summary_limit=MAX_SHORT_DESCRIPTION)
 
 
 def _http_failure(response: requests.Response) -> DeliveryFailure:
@@ -259,3 +237,10 @@ PROVIDER = Provider(
 @hookimpl
 def cavra_register_providers(register: Callable[[Provider], None]) -> None:
     register(PROVIDER)
+
+
+@hookimpl
+def cavra_conformance_cases() -> list[Any]:
+    from .conformance import cases  # the test kit loads only for `cavra plugins check`
+
+    return cases()

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import base64
 import re
+import ssl
 import threading
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from cavra_notify.testkit import FakeService, Request, Response
+from cavra_notify.testkit import LOOPBACK, FakeService, Request, Response
 
 _TABLE = re.compile(r"^/api/now/table/([A-Za-z0-9_]+)$")
 _RECORD = re.compile(r"^/api/now/table/([A-Za-z0-9_]+)/([A-Za-z0-9]+)$")
@@ -53,6 +54,9 @@ class FakeServiceNow(FakeService):
         password: str = "fake-servicenow-password",
         tables: tuple[str, ...] = ("incident", "problem", "change_request"),
         check_auth: bool = True,
+        host: str = LOOPBACK,
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.check_auth = check_auth
         self.expected_auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
@@ -60,7 +64,7 @@ class FakeServiceNow(FakeService):
         self.records: dict[str, FakeRecord] = {}
         self._numbers: dict[str, int] = defaultdict(lambda: 10000)
         self._lock = threading.Lock()
-        super().__init__()
+        super().__init__(host, port, tls=tls)
 
     def add_record(self, table: str = "incident", **fields: str) -> FakeRecord:
         with self._lock:

@@ -6,11 +6,12 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from cavra_notify_servicenow import PROVIDER, ServiceNowSettings, correlation_id
+from cavra_notify_servicenow.conformance import cases
 from cavra_notify_servicenow.fake import FakeServiceNow, error
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,7 +19,7 @@ from pydantic import ValidationError
 
 from cavra_notify.provider import DeliveryFailure, FailureClass, Receipt
 from cavra_notify.testkit import Response, assert_no_secret_leak, closed_port, deliver_once, make_request
-from cavra_notify.testkit.conformance import ConformanceCase, check_conformance
+from cavra_notify.testkit.conformance import check_conformance
 
 USER = "cavra.bot"
 ROUTE_KEY = "go_backend_python_fallback_monthly:release-governance:sample"
@@ -213,7 +214,7 @@ def test_no_secret_in_receipts_errors_or_logs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     outputs: list[Any] = [deliver(fake.url, password), deliver(fake.url, password)]
-    scenarios = [
+    scenarios: list[Callable[[], None]] = [
         lambda: fake.script("GET", INCIDENTS, error(403, "Operation Failed", "ACL")),
         lambda: fake.script("GET", INCIDENTS, Response(429, {}, headers={"Retry-After": "2"})),
         lambda: fake.script("PATCH", INCIDENTS + "/" + str(outputs[0].details["sys_id"]), Response(502, "bad")),
@@ -290,14 +291,7 @@ def test_entry_point_registers_the_provider() -> None:
     assert registered == [PROVIDER]
 
 
-def test_conformance() -> None:
-    with FakeServiceNow(check_auth=False) as snow:
-        check_conformance(
-            ConformanceCase(
-                provider=PROVIDER,
-                settings_for=lambda base_url, canary: settings(base_url, "snow-" + canary),
-                success=snow.handle,
-                error_body=lambda status: {"error": {"message": "scripted", "detail": None}, "status": "failure"},
-                timeout=0.3,
-            )
-        )
+@pytest.mark.parametrize("number", range(1))
+def test_conformance(number: int) -> None:
+    """The cases `cavra plugins check servicenow` runs."""
+    check_conformance(cases()[number])

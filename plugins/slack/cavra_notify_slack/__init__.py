@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Annotated, Any
 from urllib.error import URLError
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, SecretStr, model_validator
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from cavra_notify import hookimpl
-from cavra_notify.failures import check_response, classify_exception, header, parse_retry_after
-from cavra_notify.provider import DeliveryFailure, DeliveryRequest, FailureClass, Provider, Receipt
+from cavra_notify import (
+    DeliveryFailure,
+    DeliveryRequest,
+    FailureClass,
+    HttpUrl,
+    Provider,
+    Receipt,
+    SecretHttpUrl,
+    check_response,
+    classify_exception,
+    error_code,
+    expect_success,
+    header,
+    hookimpl,
+    parse_retry_after,
+)
 from cavra_notify.redact import SecretLogFilter
 from cavra_notify.redact import install_log_filter as install
 
@@ -34,7 +46,6 @@ SERVER_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable
 
 _log_filter = SecretLogFilter()
 install(_log_filter, [SDK_LOGGER])
-_ERROR_CODE = re.compile(r"^[a-z0-9_]{1,64}$")
 
 
 class SlackSettings(BaseModel):
@@ -44,24 +55,10 @@ class SlackSettings(BaseModel):
 
     token: SecretStr | None = None
     channel: str | None = None
-    webhook_url: SecretStr | None = None
-    base_url: str = DEFAULT_BASE_URL
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_base_url(cls, value: str) -> str:
-        if urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).hostname:
-            raise ValueError("base_url must be an http(s) URL")
-        return value if value.endswith("/") else value + "/"
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _http_webhook(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            parts = urlsplit(value.get_secret_value())
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError("webhook_url must be an http(s) URL")
-        return value
+    webhook_url: SecretHttpUrl | None = None
+    base_url: Annotated[HttpUrl, AfterValidator(lambda url: url if url.endswith("/") else url + "/")] = (
+        DEFAULT_BASE_URL
+    )
 
     @model_validator(mode="after")
     def _one_mode(self) -> SlackSettings:
@@ -93,12 +90,15 @@ def deliver(request: DeliveryRequest) -> Receipt:
             if settings.webhook_url is not None:
                 return _send_webhook(request, settings.webhook_url.get_secret_value())
             return _post_message(request, settings)
-        except DeliveryFailure:
-            raise
         except SlackApiError as exc:
             raise _api_failure(exc.response.status_code, exc.response.headers, exc.response.data) from None
+        except URLError as exc:  # urllib wraps the socket error: a timeout stays one, the rest is `connection`
+            failure = classify_exception(exc.reason) if isinstance(exc.reason, BaseException) else None
+            if failure is None or failure.failure_class is FailureClass.PLUGIN_ERROR:
+                failure = classify_exception(exc)
+            raise failure from None
         except Exception as exc:
-            raise _translate(exc) from None
+            raise classify_exception(exc) from None
 
 
 def _post_message(request: DeliveryRequest, settings: SlackSettings) -> Receipt:
@@ -129,19 +129,13 @@ def _send_webhook(request: DeliveryRequest, url: str) -> Receipt:
         retry_handlers=[],
     )
     response = client.send(text=render_text(request), blocks=render_blocks(request))
-    if response.status_code != 200:
-        code = _error_code(response.body)
-        check_response(response.status_code, _str_headers(response.headers), f"Slack incoming webhook ({code})")
-        raise DeliveryFailure(
-            FailureClass.CLIENT_ERROR,
-            f"Slack incoming webhook answered HTTP {response.status_code} ({code})",
-            status_code=response.status_code,
-        )
+    expect_success(response.status_code, _str_headers(response.headers), "Slack incoming webhook",
+                   body=response.body, ok={200})
     return Receipt(status_code=200, outcome="delivered", details={"status": 200})
 
 
 def _api_failure(status: int, headers: Mapping[str, Any], data: Any) -> DeliveryFailure:
-    error = _error_code(data.get("error") if isinstance(data, dict) else None)
+    error = error_code(data) or "unknown_error"
     what = f"Slack chat.postMessage ({error})"
     try:
         check_response(status, _str_headers(headers), what)
@@ -159,23 +153,6 @@ def _api_failure(status: int, headers: Mapping[str, Any], data: Any) -> Delivery
     return DeliveryFailure(
         failure_class, f"{what} failed: ok=false", status_code=status, retry_after=retry_after
     )
-
-
-def _translate(exc: Exception) -> DeliveryFailure:
-    if isinstance(exc, URLError) and isinstance(exc.reason, BaseException):
-        failure = classify_exception(exc.reason)
-        if failure.failure_class is not FailureClass.PLUGIN_ERROR:
-            return failure
-        return DeliveryFailure(FailureClass.CONNECTION, "URLError: connection failed")
-    failure = classify_exception(exc)
-    if failure.failure_class is FailureClass.PLUGIN_ERROR:
-        return DeliveryFailure(FailureClass.PLUGIN_ERROR, f"unexpected {type(exc).__name__} from slack-sdk")
-    return failure
-
-
-def _error_code(value: Any) -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    return text if _ERROR_CODE.match(text) else "unknown_error"
 
 
 def _str_headers(headers: Mapping[str, Any] | None) -> dict[str, str]:
@@ -197,3 +174,10 @@ PROVIDER = Provider(
 @hookimpl
 def cavra_register_providers(register: Callable[[Provider], None]) -> None:
     register(PROVIDER)
+
+
+@hookimpl
+def cavra_conformance_cases() -> list[Any]:
+    from .conformance import cases  # the test kit loads only for `cavra plugins check`
+
+    return cases()

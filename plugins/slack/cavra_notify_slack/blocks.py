@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cavra_notify.provider import DeliveryRequest
+from cavra_notify import DeliveryRequest
 
 HEADER_LIMIT = 150
 SECTION_LIMIT = 3000
@@ -23,7 +23,7 @@ def _escape(text: str) -> str:
 
 
 def _owner(request: DeliveryRequest) -> str:
-    return str(request.route.get("owner") or request.message.facts.get("owner", ""))
+    return str(request.route.owner or request.message.facts.get("owner", ""))
 
 
 def _fields(request: DeliveryRequest) -> list[tuple[str, str]]:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
+import ssl
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from cavra_notify.testkit import FakeService, Request, Response
+from cavra_notify.testkit import LOOPBACK, FakeService, Request, Response, add_listen_arguments
 
 API_PREFIX = "/api/"
 WEBHOOK_PREFIX = "/services/"
@@ -35,11 +36,14 @@ class FakeSlack(FakeService):
         channels: Mapping[str, str] | None = None,
         team: str = "TCAVRA0000",
         bot: str = "BCAVRA0000",
+        host: str = LOOPBACK,
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.token = token
         self.channels = dict(channels or DEFAULT_CHANNELS)
         self.webhook_path = f"{WEBHOOK_PREFIX}{team}/{bot}/{webhook_secret or secrets.token_hex(12)}"
-        super().__init__()
+        super().__init__(host, port, tls=tls)
         self.messages: list[dict[str, Any]] = []
         self._ts = 1700000000.0001
 
@@ -126,10 +130,11 @@ def _params(request: Request) -> dict[str, Any] | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run a fake Slack API on 127.0.0.1")
+    parser = argparse.ArgumentParser(description="Run a fake Slack API on a loopback address")
     parser.add_argument("--token", required=True, help="the bot token the fake accepts")
+    add_listen_arguments(parser)
     args = parser.parse_args(argv)
-    fake = FakeSlack(args.token)
+    fake = FakeSlack(args.token, host=args.host, port=args.port)
     fake.serve(f"api_base={fake.api_base}\nwebhook_url={fake.webhook_url}")
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import cavra_notify_slack
 import pytest
 from cavra_notify_slack import PROVIDER, SlackSettings
+from cavra_notify_slack.conformance import cases
 from cavra_notify_slack.fake import FakeSlack
 from pydantic import ValidationError
 
@@ -20,7 +21,7 @@ from cavra_notify.testkit import (
     deliver_once,
     make_request,
 )
-from cavra_notify.testkit.conformance import ConformanceCase, check_conformance
+from cavra_notify.testkit.conformance import check_conformance
 
 CHANNEL = "#release-governance"
 
@@ -227,27 +228,7 @@ def test_registers_through_hook() -> None:
     assert registered == [PROVIDER] and PROVIDER.name == "slack"
 
 
-def test_bot_mode_conformance() -> None:
-    check_conformance(
-        ConformanceCase(
-            provider=PROVIDER,
-            settings_for=lambda base_url, canary: {
-                "token": "xoxb-" + canary, "channel": CHANNEL, "base_url": base_url + "/api/"},
-            success=lambda request: Response(
-                200, {"ok": True, "channel": "C0CAVRA0001", "ts": "1700000000.000100"}),
-            error_body=lambda status: {"ok": False, "error": "scripted"},
-            timeout=0.3,
-        )
-    )
-
-
-def test_webhook_mode_conformance() -> None:
-    check_conformance(
-        ConformanceCase(
-            provider=PROVIDER,
-            settings_for=lambda base_url, canary: {"webhook_url": f"{base_url}/services/T0/B0/{canary}"},
-            success=lambda request: Response(200, "ok"),
-            error_body=lambda status: "scripted_error",
-            timeout=0.3,
-        )
-    )
+@pytest.mark.parametrize("number", range(2))
+def test_conformance(number: int) -> None:
+    """The cases `cavra plugins check slack` runs."""
+    check_conformance(cases()[number])

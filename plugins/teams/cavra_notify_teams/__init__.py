@@ -6,16 +6,23 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pymsteams
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict
 
-from cavra_notify import hookimpl
-from cavra_notify.failures import check_response, classify_exception
-from cavra_notify.provider import DeliveryFailure, DeliveryRequest, FailureClass, Provider, Receipt
+from cavra_notify import (
+    DeliveryRequest,
+    Provider,
+    Receipt,
+    SecretHttpUrl,
+    check_response,
+    classify_exception,
+    expect_success,
+    hookimpl,
+)
 from cavra_notify.redact import SecretLogFilter
 from cavra_notify.redact import install_log_filter as install
 
@@ -26,7 +33,6 @@ __all__ = ["PROVIDER", "TeamsSettings", "deliver"]
 TRANSPORT_LOGGERS = ("httpx", "httpcore.connection", "httpcore.http11", "urllib3.connectionpool")
 _log_filter = SecretLogFilter()
 install(_log_filter, TRANSPORT_LOGGERS)
-_ERROR_CODE = re.compile(r"^[A-Za-z0-9_.]{1,64}$")
 _LEGACY_HTTP_ERROR = re.compile(r"HTTP error (\d{3})")
 
 
@@ -36,16 +42,8 @@ class TeamsSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    webhook_url: SecretStr
+    webhook_url: SecretHttpUrl
     format: Literal["adaptive_card", "message_card"] = "adaptive_card"
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _http_url(cls, value: SecretStr) -> SecretStr:
-        parts = urlsplit(value.get_secret_value())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("webhook_url must be an http(s) URL")
-        return value
 
 
 def target(settings: TeamsSettings) -> str:
@@ -68,10 +66,8 @@ def deliver(request: DeliveryRequest) -> Receipt:
             if settings.format == "message_card":
                 return _send_message_card(request, url)
             return _send_adaptive_card(request, url)
-        except DeliveryFailure:
-            raise
         except Exception as exc:
-            raise _translate(exc) from None
+            raise classify_exception(exc) from None
 
 
 def _send_adaptive_card(request: DeliveryRequest, url: str) -> Receipt:
@@ -79,13 +75,8 @@ def _send_adaptive_card(request: DeliveryRequest, url: str) -> Receipt:
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     with httpx.Client(timeout=request.timeout, follow_redirects=False) as client:
         response = client.post(url, content=body, headers={"Content-Type": "application/json"})
-    if response.status_code not in (200, 202):
-        check_response(response.status_code, response.headers, f"Teams Workflows webhook{_code(response)}")
-        raise DeliveryFailure(
-            FailureClass.CLIENT_ERROR,
-            f"Teams Workflows webhook answered HTTP {response.status_code}",
-            status_code=response.status_code,
-        )
+    expect_success(response.status_code, response.headers, "Teams Workflows webhook", body=response.content,
+                   ok={200, 202})
     status = response.status_code
     return Receipt(status_code=status, outcome="accepted", details={"accepted": True, "status": status})
 
@@ -107,12 +98,7 @@ def _send_message_card(request: DeliveryRequest, url: str) -> Receipt:
     else:
         rejected = None
     if rejected is not None:
-        check_response(rejected.status_code, rejected.headers, "Teams connector webhook")
-        raise DeliveryFailure(
-            FailureClass.CLIENT_ERROR,
-            f"Teams connector webhook answered HTTP {rejected.status_code}",
-            status_code=rejected.status_code,
-        )
+        expect_success(rejected.status_code, rejected.headers, "Teams connector webhook", ok=())
     response = card.last_http_response
     text = response.text.strip() if response is not None else "1"
     if text != "1":
@@ -122,22 +108,6 @@ def _send_message_card(request: DeliveryRequest, url: str) -> Receipt:
                        "Teams connector webhook delivery")
     status = response.status_code if response is not None else 200
     return Receipt(status_code=status, outcome="accepted", details={"accepted": True, "status": status})
-
-
-def _code(response: httpx.Response) -> str:
-    try:
-        error = response.json().get("error", {})
-        code = error.get("code") if isinstance(error, dict) else None
-    except (ValueError, AttributeError):
-        return ""
-    return f" ({code})" if isinstance(code, str) and _ERROR_CODE.match(code) else ""
-
-
-def _translate(exc: Exception) -> DeliveryFailure:
-    failure = classify_exception(exc)
-    if failure.failure_class is FailureClass.PLUGIN_ERROR:
-        return DeliveryFailure(FailureClass.PLUGIN_ERROR, f"unexpected {type(exc).__name__} sending to Teams")
-    return failure
 
 
 PROVIDER = Provider(
@@ -152,3 +122,10 @@ PROVIDER = Provider(
 @hookimpl
 def cavra_register_providers(register: Callable[[Provider], None]) -> None:
     register(PROVIDER)
+
+
+@hookimpl
+def cavra_conformance_cases() -> list[Any]:
+    from .conformance import cases  # the test kit loads only for `cavra plugins check`
+
+    return cases()

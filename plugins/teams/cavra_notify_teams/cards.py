@@ -12,7 +12,7 @@ from typing import Any
 
 import pymsteams
 
-from cavra_notify.provider import DeliveryRequest
+from cavra_notify import DeliveryRequest
 
 MAX_PAYLOAD_BYTES = 28_000
 MAX_FACTS = 20
@@ -32,7 +32,7 @@ def _cut(text: str, limit: int | None) -> str:
 
 
 def _facts(request: DeliveryRequest, limit: int | None) -> list[tuple[str, str]]:
-    owner = str(request.route.get("owner") or request.message.facts.get("owner", ""))
+    owner = str(request.route.owner or request.message.facts.get("owner", ""))
     facts = [("owner", owner)]
     facts += [(str(k), str(v)) for k, v in request.message.facts.items() if k != "owner"]
     return [(_cut(name, limit), _cut(value, limit)) for name, value in facts[:MAX_FACTS]]

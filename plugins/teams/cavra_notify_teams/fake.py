@@ -17,9 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
+import ssl
 from typing import Any
 
-from cavra_notify.testkit import FakeService, Request, Response
+from cavra_notify.testkit import LOOPBACK, FakeService, Request, Response, add_listen_arguments
 
 MAX_PAYLOAD_BYTES = 28_000
 ADAPTIVE_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -32,13 +33,14 @@ def _azure_error(status: int, code: str, message: str) -> Response:
 class FakeTeams(FakeService):
     """``workflow_url`` and ``connector_url`` are the secret webhook URLs a connector is given."""
 
-    def __init__(self, sig: str | None = None, connector_secret: str | None = None) -> None:
+    def __init__(self, sig: str | None = None, connector_secret: str | None = None, *, host: str = LOOPBACK,
+                 port: int = 0, tls: ssl.SSLContext | None = None) -> None:
         self.sig = sig or secrets.token_urlsafe(32)
         self.workflow_id = secrets.token_hex(16)
         self.workflow_path = f"/workflows/{self.workflow_id}/triggers/manual/paths/invoke"
         secret = connector_secret or secrets.token_hex(16)
         self.connector_path = f"/webhookb2/{secrets.token_hex(8)}@{secrets.token_hex(8)}/IncomingWebhook/{secret}"
-        super().__init__()
+        super().__init__(host, port, tls=tls)
         self.cards: list[dict[str, Any]] = []
 
     @property
@@ -107,8 +109,9 @@ def _adaptive_card(body: bytes) -> dict[str, Any] | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    argparse.ArgumentParser(description="Run a fake Teams webhook service on 127.0.0.1").parse_args(argv)
-    fake = FakeTeams()
+    parser = argparse.ArgumentParser(description="Run a fake Teams webhook service on a loopback address")
+    args = add_listen_arguments(parser).parse_args(argv)
+    fake = FakeTeams(host=args.host, port=args.port)
     fake.serve(f"workflow_url={fake.workflow_url}\nconnector_url={fake.connector_url}")
 
 

@@ -11,6 +11,7 @@ import cavra_notify_teams
 import pytest
 from cavra_notify_teams import PROVIDER, TeamsSettings
 from cavra_notify_teams.cards import MAX_PAYLOAD_BYTES
+from cavra_notify_teams.conformance import cases
 from cavra_notify_teams.fake import ADAPTIVE_CONTENT_TYPE, FakeTeams
 from pydantic import ValidationError
 
@@ -23,7 +24,7 @@ from cavra_notify.testkit import (
     deliver_once,
     make_request,
 )
-from cavra_notify.testkit.conformance import ConformanceCase, check_conformance
+from cavra_notify.testkit.conformance import check_conformance
 
 MODES = ["adaptive_card", "message_card"]
 
@@ -222,29 +223,7 @@ def test_registers_through_hook() -> None:
     assert registered == [PROVIDER] and PROVIDER.name == "teams"
 
 
-def test_workflows_conformance() -> None:
-    check_conformance(
-        ConformanceCase(
-            provider=PROVIDER,
-            settings_for=lambda base_url, canary: {
-                "webhook_url": f"{base_url}/workflows/w1/triggers/manual/paths/invoke?api-version=1&sig={canary}"
-            },
-            success=lambda request: Response(202, b""),
-            error_body=lambda status: {"error": {"code": "Scripted", "message": "scripted"}},
-            timeout=0.3,
-        )
-    )
-
-
-def test_legacy_connector_conformance() -> None:
-    check_conformance(
-        ConformanceCase(
-            provider=PROVIDER,
-            settings_for=lambda base_url, canary: {
-                "webhook_url": f"{base_url}/webhookb2/g1@t1/IncomingWebhook/{canary}", "format": "message_card"
-            },
-            success=lambda request: Response(200, "1"),
-            error_body=lambda status: "scripted error",
-            timeout=0.3,
-        )
-    )
+@pytest.mark.parametrize("number", range(2))
+def test_conformance(number: int) -> None:
+    """The cases `cavra plugins check teams` runs."""
+    check_conformance(cases()[number])

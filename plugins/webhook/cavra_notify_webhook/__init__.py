@@ -13,14 +13,21 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from cavra_notify.failures import check_response, classify_exception
-from cavra_notify.hookspecs import hookimpl
-from cavra_notify.provider import DeliveryFailure, DeliveryRequest, FailureClass, Provider, Receipt
+from cavra_notify import (
+    DeliveryFailure,
+    DeliveryRequest,
+    FailureClass,
+    Provider,
+    Receipt,
+    SecretHttpUrl,
+    classify_exception,
+    expect_success,
+    hookimpl,
+)
 
 from . import _http
 from .signing import sign, verify_signature
@@ -46,19 +53,11 @@ class WebhookSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: SecretStr = Field(description="the webhook URL (secret: such URLs often embed a token)")
+    url: SecretHttpUrl = Field(description="the webhook URL (secret: such URLs often embed a token)")
     signing_secret: SecretStr | None = Field(default=None, description="HMAC-SHA256 signing key")
     signature_header: str = "X-Cavra-Signature"
     timestamp_header: str = "X-Cavra-Timestamp"
     headers: dict[str, str] = Field(default_factory=dict, description="extra non-secret headers")
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: SecretStr) -> SecretStr:
-        parts = urlsplit(value.get_secret_value())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http:// or https:// URL with a host")
-        return value
 
     @field_validator("signing_secret")
     @classmethod
@@ -123,18 +122,11 @@ def build_headers(settings: WebhookSettings, delivery_key: str, body: bytes, now
     return headers
 
 
-def _failure(exc: BaseException) -> DeliveryFailure:
-    failure = classify_exception(exc)
-    if failure.failure_class is FailureClass.PLUGIN_ERROR:
-        return DeliveryFailure(FailureClass.PLUGIN_ERROR, f"webhook POST failed ({type(exc).__name__})")
-    return failure
-
-
 async def deliver(request: DeliveryRequest) -> Receipt:
     """One POST of the event; a 2xx answer is a receipt, anything else a classified failure."""
     settings: WebhookSettings = request.settings
     target = _http.target(settings.url.get_secret_value())
-    body = encode_event(request.event)
+    body = encode_event(request.event_json())
     headers = {"Host": target.host, "Content-Length": str(len(body)),
                **build_headers(settings, request.delivery_key, body, time.time())}
     if target.authorization:
@@ -147,15 +139,9 @@ async def deliver(request: DeliveryRequest) -> Receipt:
                 httpx.Request("POST", target.url, headers=headers, stream=httpx.ByteStream(body))
             )
     except (httpx.HTTPError, TimeoutError, OSError) as exc:
-        raise _failure(exc) from None
+        raise classify_exception(exc) from None
     status = response.status_code
-    check_response(status, response.headers, "webhook POST")
-    if not 200 <= status < 300:
-        raise DeliveryFailure(
-            FailureClass.CLIENT_ERROR,
-            f"webhook POST answered HTTP {status}; only 2xx counts (redirects are not followed)",
-            status_code=status,
-        )
+    expect_success(status, response.headers, "webhook POST")
     return Receipt(
         status_code=status,
         outcome="accepted" if status == 202 else "delivered",
@@ -180,3 +166,10 @@ PROVIDER = Provider(
 @hookimpl
 def cavra_register_providers(register: Callable[[Provider], None]) -> None:
     register(PROVIDER)
+
+
+@hookimpl
+def cavra_conformance_cases() -> list[Any]:
+    from .conformance import cases  # the test kit loads only for `cavra plugins check`
+
+    return cases()

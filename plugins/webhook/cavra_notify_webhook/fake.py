@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import ssl
 import threading
 from dataclasses import dataclass
 from typing import Any
 
-from cavra_notify.testkit import FakeService, Request, Response
+from cavra_notify.testkit import LOOPBACK, FakeService, Request, Response, add_listen_arguments
 
 from .signing import verify_signature
 
@@ -44,6 +45,9 @@ class FakeWebhookReceiver(FakeService):
         signature_header: str = "X-Cavra-Signature",
         timestamp_header: str = "X-Cavra-Timestamp",
         tolerance_seconds: float = 300,
+        host: str = LOOPBACK,
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.signing_secret = signing_secret
         self.path = path
@@ -52,7 +56,7 @@ class FakeWebhookReceiver(FakeService):
         self.tolerance_seconds = tolerance_seconds
         self.events: list[ReceivedEvent] = []
         self._lock = threading.Lock()
-        super().__init__()
+        super().__init__(host, port, tls=tls)
 
     @property
     def url(self) -> str:
@@ -86,11 +90,11 @@ class FakeWebhookReceiver(FakeService):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run a fake JSON webhook receiver on 127.0.0.1")
+    parser = argparse.ArgumentParser(description="Run a fake JSON webhook receiver on a loopback address")
     parser.add_argument("--signing-secret", help="verify signatures with this secret")
     parser.add_argument("--path", default=DEFAULT_PATH)
-    args = parser.parse_args(argv)
-    fake = FakeWebhookReceiver(args.signing_secret, path=args.path)
+    args = add_listen_arguments(parser).parse_args(argv)
+    fake = FakeWebhookReceiver(args.signing_secret, path=args.path, host=args.host, port=args.port)
     fake.serve(f"url={fake.url}")
 
 
