@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import threading
@@ -10,7 +9,6 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,7 +18,7 @@ from starlette.exceptions import HTTPException
 from .. import service, settings
 from ..connectors import api_token, read_config
 from ..errors import CavraError, ConfigError, StoreError
-from ..redact import MASK
+from ..redact import process_redactor
 from ..timeutil import utcnow
 from .security import Auth, RequestGuard
 
@@ -55,17 +53,10 @@ class ApiState:
                 self._store.close()
                 self._store = None
 
-    def scrub(self, text: str) -> str:
-        """Remove the API token from a serialised response (evidence is already redacted)."""
-        if self.token:
-            for form in (self.token, quote(self.token, safe=""), base64.b64encode(self.token.encode()).decode()):
-                text = text.replace(json.dumps(form)[1:-1], MASK)
-        return text
-
 
 def reply(request: Request, payload: Any, status: int = 200) -> Response:
-    state: ApiState = request.app.state.cavra
-    body = state.scrub(json.dumps(payload, default=str))
+    """A JSON response, scrubbed by the process redactor (connector secrets, URL parts, API token)."""
+    body = process_redactor().scrub(json.dumps(payload, default=str))
     return Response(body, status_code=status, media_type="application/json")
 
 

@@ -117,9 +117,8 @@ def cmd_deliver(args: argparse.Namespace) -> int:
                                  options=options)
     finally:
         store.close()
-    output.set_scrubber(result.redactor.text)
     if args.json:
-        output.emit_json(result.as_dict())
+        output.emit_json(result.redactor.value(result.as_dict()))
     else:
         print_deliveries(result)
     return int(result.exit_code)
