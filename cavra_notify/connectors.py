@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, InputError
 from .jsonfile import json_path, parse_json, read_bytes
+from .redact import seed
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -68,7 +69,9 @@ def read_config(path: str | os.PathLike[str]) -> RawConfig:
             document = parse_json(raw, where)
         except InputError as exc:
             raise ConfigError(str(exc)) from None
-    return _shape(document, str(file), where)
+    config = _shape(document, str(file), where)
+    _seed(config)
+    return config
 
 
 def _shape(document: Any, path: str, where: str) -> RawConfig:
@@ -103,6 +106,56 @@ def resolve_secret(value: Any, where: str) -> Any:
         raise ConfigError(f"{where}: secret file {ref} cannot be read ({exc.strerror or type(exc).__name__})") from None
 
 
+def _seed(raw: RawConfig) -> None:
+    """Seed the process redactor with what the file holds: every ``env``/``file`` reference resolved,
+    the private parts (path, query) of every configured URL, and the API token when it is strong.
+
+    A literal secret is known to be one only from its plugin's settings model; those are seeded as
+    soon as a plugin registry is at hand (:func:`seed_secret_fields`), before any plugin sees them.
+    A reference that cannot be resolved is left to validation, which reports it.
+    """
+    secrets: list[str] = []
+    urls: list[str] = []
+
+    def collect(value: Any, where: str) -> None:
+        if isinstance(value, dict) and value and set(value) <= {"env", "file"}:
+            try:
+                resolved = resolve_secret(value, where)
+            except ConfigError:
+                return
+            if isinstance(resolved, str):
+                secrets.append(resolved)
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item, where)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item, where)
+        elif isinstance(value, str) and "://" in value:
+            urls.append(value)
+
+    for name, entry in raw.connectors.items():
+        for key, value in entry.items():
+            collect(value, f"connector {name!r} field {key!r}")
+    try:
+        token = api_token(raw)
+    except ConfigError:
+        token = None  # `cavra serve` refuses a weak token; nothing else uses it
+    seed([*secrets, *([token] if token else [])], urls)
+
+
+def seed_secret_fields(raw: RawConfig, registry: Registry) -> None:
+    """Seed the literal values of every connector's secret fields (by its installed plugin's model)."""
+    from .provider import secret_field_names
+
+    secrets: list[str] = []
+    for name, entry in raw.connectors.items():
+        provider = registry.providers.get(raw.provider_of(name))
+        if provider is not None:
+            secrets += [v for k in secret_field_names(provider.settings_model) if isinstance(v := entry.get(k), str)]
+    seed(secrets)
+
+
 def validate_connector(raw: RawConfig, name: str, registry: Registry) -> Connector:
     """Resolve secret refs and validate one connector against its plugin's settings model."""
     from pydantic import ValidationError
@@ -110,6 +163,7 @@ def validate_connector(raw: RawConfig, name: str, registry: Registry) -> Connect
     from .provider import secret_field_names
 
     where = f"connector {name!r}"
+    seed_secret_fields(raw, registry)
     provider_name = raw.provider_of(name)
     provider = registry.providers.get(provider_name)
     if provider is None:
@@ -127,12 +181,24 @@ def validate_connector(raw: RawConfig, name: str, registry: Registry) -> Connect
         raise ConfigError(f"{where} ({provider_name}): " + "; ".join(problems)) from None
     secrets = tuple(str(resolved[k]) for k in sorted(secret_fields | refs)
                     if isinstance(resolved.get(k), str) and resolved[k])
+    seed(secrets)
     return Connector(name, provider_name, settings, secrets)
 
 
+API_TOKEN_MIN_LENGTH, API_TOKEN_MIN_DISTINCT = 24, 10
+
+
 def api_token(raw: RawConfig) -> str | None:
-    """The bearer token mutating API routes require, if the config sets one."""
+    """The bearer token mutating API routes require, if the config sets one.
+
+    It must be long and random: the token is scrubbed from every response and log line, and a short
+    or guessable one (``"0"``, ``"true"``, ``"2026"``) would both be weak and corrupt that output.
+    """
     if raw.api_token_ref is None:
         return None
     token = resolve_secret(raw.api_token_ref, "api.token")
-    return str(token) if token else None
+    if not isinstance(token, str) or len(token) < API_TOKEN_MIN_LENGTH or len(set(token)) < API_TOKEN_MIN_DISTINCT:
+        raise ConfigError(f"api.token in {raw.path}: use a long random value (at least {API_TOKEN_MIN_LENGTH} "
+                          f"characters, {API_TOKEN_MIN_DISTINCT} different ones), e.g. the output of "
+                          "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    return token

@@ -25,7 +25,7 @@ from .connectors import Connector
 from .failures import classify_exception
 from .provider import DeliveryFailure, DeliveryRequest, FailureClass, Provider, Receipt
 from .records import Attempt, DeliveryEvidence, Event, Plan, Route, SkippedRoute
-from .redact import Redactor
+from .redact import Redactor, process_redactor, seed
 from .timeutil import iso
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class Result:
     event: Event
     evidence: list[DeliveryEvidence] = field(default_factory=list)
     skipped: list[SkippedRoute] = field(default_factory=list)
-    redactor: Redactor = field(default_factory=Redactor)
+    redactor: Redactor = field(default_factory=process_redactor)
 
     def __repr__(self) -> str:  # short: asyncio formats the run's task (and so its result) on exit
         return f"Result(outcome={self.outcome!r}, evidence={len(self.evidence)}, skipped={len(self.skipped)})"
@@ -346,7 +346,7 @@ def deliver_plan(plan: Plan, connectors: Mapping[str, Connector], registry: Regi
                  options: Options | None = None, *, redactor: Redactor | None = None,
                  store: EvidenceStore | None = None, force: bool = False, now: datetime | None = None) -> Result:
     """Synchronous entry point: deliver every ``deliver`` route of ``plan``."""
-    secrets = [s for c in connectors.values() for s in c.secrets]
-    redactor = redactor or Redactor(secrets)
+    seeded = seed([s for c in connectors.values() for s in c.secrets])
+    redactor = redactor or seeded
     dispatcher = Dispatcher(plan, connectors, registry, options or Options(), redactor, store, force, now=now)
     return asyncio.run(dispatcher.run())

@@ -160,6 +160,14 @@ class Cavra:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def api_token(self) -> str | None:
+        """The API bearer token from the private connector config (``None`` without config or token)."""
+        if not self.settings.connector_config_path:
+            return None
+        from .connectors import api_token, read_config
+
+        return api_token(read_config(self.settings.connector_config_path))
+
     def context(self, now: datetime | None = None) -> Context:
         from .service import context
 

@@ -95,20 +95,15 @@ def connectors_for(ctx: Context, names: list[str]) -> dict[str, Connector]:
 
 
 def install_log_redaction(secrets: list[str]) -> Redactor:
-    """Scrub these secrets from every log record handled by the root logger's handlers."""
+    """Seed the process redactor (every log record already passes through it) and make sure warnings
+    reach stderr; the same redactor for every delivery of the process, never one per delivery."""
     import logging
 
-    from .redact import RedactingFilter, Redactor
+    from .redact import seed
 
-    redactor = Redactor(secrets)
-    root = logging.getLogger()
-    if not root.handlers:
+    if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.WARNING, format="cavra: %(levelname)s: %(message)s")
-    for handler in root.handlers:
-        for old in [f for f in handler.filters if isinstance(f, RedactingFilter)]:
-            handler.removeFilter(old)
-        handler.addFilter(RedactingFilter(redactor))
-    return redactor
+    return seed(secrets)
 
 
 def deliver(

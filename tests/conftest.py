@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,10 +41,10 @@ def history_doc() -> dict[str, Any]:
 
 
 @pytest.fixture(autouse=True)
-def restore_log_filters() -> Iterator[None]:
-    """Delivery installs a redacting filter on the root logger's handlers; pytest reuses its capture
-    handlers across tests, so put their filters back afterwards."""
-    saved = {handler: list(handler.filters) for handler in logging.getLogger().handlers}
+def fresh_process_redactor() -> Iterator[None]:
+    """Reading a connector config seeds the one process redactor (and hooks logging); a test's
+    secrets, short ones such as "2026" included, must not mask another test's output."""
+    from cavra_notify.redact import reset_process_redactor
+
     yield
-    for handler, filters in saved.items():
-        handler.filters[:] = filters
+    reset_process_redactor()

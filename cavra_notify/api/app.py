@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
-from .. import settings
-from ..connectors import api_token, read_config
 from ..errors import CavraError, ConfigError, StoreError
 from ..facade import Cavra
-from ..redact import MASK
+from ..redact import process_redactor
 from .security import Auth, RequestGuard
 
 STATUS_OF_ERROR: tuple[tuple[type[CavraError], int], ...] = ((StoreError, 503), (ConfigError, 409))
@@ -30,24 +26,17 @@ class ApiState:
 
     def __init__(self, env: Mapping[str, str], evidence_db: str | None, token: str | None) -> None:
         self.env = env
-        self.cavra = Cavra(settings.resolve(env=env), evidence_db=evidence_db, generated_by="cavra api", env=env)
+        self.cavra = Cavra.from_flags(env=env, evidence_db=evidence_db, generated_by="cavra api")
         self.settings = self.cavra.settings
         self.token = token
 
     def close(self) -> None:
         self.cavra.close()
 
-    def scrub(self, text: str) -> str:
-        """Remove the API token from a serialised response (evidence is already redacted)."""
-        if self.token:
-            for form in (self.token, quote(self.token, safe=""), base64.b64encode(self.token.encode()).decode()):
-                text = text.replace(json.dumps(form)[1:-1], MASK)
-        return text
-
 
 def reply(request: Request, payload: Any, status: int = 200) -> Response:
-    state: ApiState = request.app.state.cavra
-    body = state.scrub(json.dumps(payload, default=str))
+    """A JSON response, scrubbed by the process redactor (connector secrets, URL parts, API token)."""
+    body = process_redactor().scrub(json.dumps(payload, default=str))
     return Response(body, status_code=status, media_type="application/json")
 
 
@@ -84,8 +73,7 @@ def create_app(settings_env: Mapping[str, str] | None = None, evidence_db: str |
     and the private connector config it names; invalid settings raise :class:`CavraError` here."""
     env = dict(os.environ if settings_env is None else settings_env)
     state = ApiState(env, evidence_db, None)
-    if state.settings.connector_config_path:
-        state.token = api_token(read_config(state.settings.connector_config_path))
+    state.token = state.cavra.api_token()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -115,9 +115,8 @@ def cmd_deliver(args: argparse.Namespace) -> int:
 
     with cavra_from(args, evidence_db=args.evidence_db) as cavra:
         result = cavra.deliver(facade.DeliverRequest(**plan_request(args), options=options(args)))
-    output.set_scrubber(result.redactor.text)
     if args.json:
-        output.emit_json(result.to_json())
+        output.emit_json(result.redactor.value(result.to_json()))
     else:
         print_deliveries(result)
     return int(result.exit_code)

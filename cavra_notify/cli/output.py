@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-Scrub = Callable[[str], str]
+from ..redact import printable, process_redactor
 
 
-def _identity(text: str) -> str:
-    return text
-
-
-scrub: Scrub = _identity
-
-
-def set_scrubber(function: Scrub) -> None:
-    """Install the redactor of the loaded connector secrets for every later print."""
-    global scrub
-    scrub = function
+def scrub(text: str) -> str:
+    """What may reach the terminal: the process redactor's secrets masked, control characters
+    (ANSI escapes) made visible."""
+    return printable(process_redactor().scrub(text))
 
 
 def emit(text: str) -> None:
