@@ -24,6 +24,7 @@ from .settings import Settings
 from .timeutil import parse_aware, utcnow
 
 if TYPE_CHECKING:
+    from .checks import ConnectorsCheck, PluginCheck
     from .delivery import Result
     from .records import Acknowledgement, EscalationPlan, Plan
     from .schedule import ScheduleReport
@@ -238,6 +239,27 @@ class Cavra:
         from .escalation import build_escalation_plan
 
         return build_escalation_plan(self.store(), now=now or utcnow(), generated_by=self.generated_by)
+
+    # --- operator checks ---------------------------------------------------------------------------
+    @staticmethod
+    def plugins() -> list[dict[str, Any]]:
+        from .checks import plugins
+
+        return plugins()
+
+    @staticmethod
+    def check_plugin(name: str) -> PluginCheck:
+        from .checks import check_plugin
+
+        return check_plugin(name)
+
+    def check_connectors(self) -> ConnectorsCheck:
+        """Validate every connector of the private config (never prints or returns a secret)."""
+        from .checks import check_connectors
+
+        if not self.settings.connector_config_path:
+            raise SettingsError("--connector-config: no connector config given (or set CAVRA_CONNECTOR_CONFIG)")
+        return check_connectors(self.settings.connector_config_path)
 
     # --- evidence (read) -------------------------------------------------------------------------
     def history(self, query: HistoryQuery) -> list[dict[str, Any]]:

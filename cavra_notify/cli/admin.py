@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
 from .. import facade
@@ -59,10 +58,7 @@ def add_commands(commands: Any) -> None:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    from ..plugins import get_registry
-
-    registry = get_registry()
-    plugins = [info.as_dict() for info in registry.plugins.values()]
+    plugins = facade.Cavra.plugins()
     if args.json:
         output.emit_json(plugins)
     else:
@@ -74,67 +70,27 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 def cmd_plugins_check(args: argparse.Namespace) -> int:
     """Exit 0 when every case passes, 1 when one fails, 2 when the plugin is missing or offers no case."""
-    from ..errors import SettingsError
-    from ..plugins import get_registry
-    from ..testkit import check_conformance
-
-    registry = get_registry()
-    info = registry.plugins.get(args.name)
-    if info is None or not info.loaded:
-        why = "is not installed" if info is None else f"did not load: {info.error}"
-        raise SettingsError(f"plugin {args.name!r} {why} (see `cavra plugins`)")
-    cases = registry.conformance_cases(args.name)
-    if not cases:
-        raise SettingsError(f"plugin {args.name!r} describes no conformance case (hook cavra_conformance_cases)")
-    results = []
-    for case in cases:
-        try:
-            check_conformance(case)
-            problems: list[str] = []
-        except AssertionError as exc:
-            problems = [line.strip()[2:] for line in str(exc).splitlines()[1:]]
-        results.append({"provider": case.provider.name, "passed": not problems, "problems": problems})
-    passed = all(r["passed"] for r in results)
+    check = facade.Cavra.check_plugin(args.name)
     if args.json:
-        output.emit_json({"plugin": args.name, "passed": passed, "cases": results})
+        output.emit_json(check.to_json())
     else:
-        lines = [f"plugin {args.name}: {'passed' if passed else 'FAILED'} ({len(results)} case(s))"]
-        for number, r in enumerate(results, 1):
-            lines.append(f"  case {number} ({r['provider']}): {'ok' if r['passed'] else 'FAILED'}")
-            lines += [f"    - {problem}" for problem in r["problems"]]
+        lines = [f"plugin {args.name}: {'passed' if check.passed else 'FAILED'} ({len(check.cases)} case(s))"]
+        for number, case in enumerate(check.cases, 1):
+            lines.append(f"  case {number} ({case.provider}): {'ok' if case.passed else 'FAILED'}")
+            lines += [f"    - {problem}" for problem in case.problems]
         output.emit("\n".join(lines))
-    return 0 if passed else 1
+    return 0 if check.passed else 1
 
 
 def cmd_connectors_check(args: argparse.Namespace) -> int:
-    from ..connectors import read_config, validate_connector
-    from ..errors import ConfigError, SettingsError
-    from ..plugins import get_registry
-    from ..provider import secret_field_names
-
-    path = args.connector_config or os.environ.get("CAVRA_CONNECTOR_CONFIG")
-    if not path:
-        raise SettingsError("--connector-config: no connector config given (or set CAVRA_CONNECTOR_CONFIG)")
-    raw, registry = read_config(path), get_registry()
-    results: list[dict[str, Any]] = []
-    for name in sorted(raw.connectors):
-        provider = registry.providers.get(raw.provider_of(name))
-        row: dict[str, Any] = {"connector": name, "provider": raw.provider_of(name),
-                               "plugin_installed": provider is not None, "valid": False, "problem": None,
-                               "secret_fields": secret_field_names(provider.settings_model) if provider else []}
-        try:
-            validate_connector(raw, name, registry)
-            row["valid"] = True
-        except ConfigError as exc:
-            row["problem"] = str(exc)
-        results.append(row)
+    report = facade.Cavra.from_flags(connector_config_path=args.connector_config).check_connectors()
     if args.json:
-        output.emit_json({"config": raw.path, "connectors": results})
+        output.emit_json(report.to_json())
     else:
         output.emit(output.table(["CONNECTOR", "PROVIDER", "INSTALLED", "VALID", "PROBLEM"], [
-            (r["connector"], r["provider"], "yes" if r["plugin_installed"] else "no", "yes" if r["valid"] else "NO",
-             r["problem"] or "") for r in results]))
-    return 0 if all(r["valid"] for r in results) else 2
+            (c.connector, c.provider, "yes" if c.plugin_installed else "no", "yes" if c.valid else "NO",
+             c.problem or "") for c in report.connectors]))
+    return 0 if report.valid else 2
 
 
 def _evidence(args: argparse.Namespace) -> facade.Cavra:
