@@ -6,6 +6,7 @@ from .models import (
     Drill,
     DrillHistory,
     DrillSchedule,
+    FallbackRoute,
     MaintenanceWindow,
     OwnerCalendar,
     OwnerRoute,
@@ -281,6 +282,28 @@ MODELS: list[dict[str, Any]] = [
         'function': {'type': 'no-info', 'function': post_init},
         'schema': {
             'type': 'model',
+            'cls': FallbackRoute,
+            'config': {'extra_fields_behavior': 'allow', 'title': 'FallbackRoute'},
+            'schema': {
+                'type': 'model-fields',
+                'fields': {
+                    'owner': {'type': 'model-field', 'schema': {'type': 'str', 'min_length': 1}},
+                    'providers': {
+                        'type': 'model-field',
+                        'schema': {'type': 'list', 'items_schema': {'type': 'str', 'min_length': 1}},
+                    },
+                },
+                'model_name': 'FallbackRoute',
+                'extra_behavior': 'allow',
+            },
+        },
+        'ref': 'FallbackRoute',
+    },
+    {
+        'type': 'function-after',
+        'function': {'type': 'no-info', 'function': post_init},
+        'schema': {
+            'type': 'model',
             'cls': MaintenanceWindow,
             'config': {'extra_fields_behavior': 'allow', 'title': 'MaintenanceWindow'},
             'schema': {
@@ -494,6 +517,17 @@ MODELS: list[dict[str, Any]] = [
                     'schema': {
                         'type': 'default',
                         'schema': {'type': 'nullable', 'schema': {'type': 'int', 'gt': 0}},
+                        'default': None,
+                    },
+                },
+                'fallback_route': {
+                    'type': 'model-field',
+                    'schema': {
+                        'type': 'default',
+                        'schema': {
+                            'type': 'nullable',
+                            'schema': {'type': 'definition-ref', 'schema_ref': 'FallbackRoute'},
+                        },
                         'default': None,
                     },
                 },

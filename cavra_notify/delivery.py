@@ -182,6 +182,8 @@ class Dispatcher:
         from .store import RouteClaim
 
         assert self.store is not None
+        if self.plan.schedule_id is None:  # nothing was requested: no schedule, nothing to record
+            return []
         self.store.save_plan(self.plan.to_json())
         occurrence = self.plan.occurrence
         return self.store.claim_many(

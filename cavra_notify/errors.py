@@ -29,3 +29,9 @@ class StoreError(CavraError):
     """The evidence store is unreadable, corrupt, or from a newer version."""
 
     exit_code = 5
+
+
+class UnroutableError(CavraError):
+    """The schedule needs attention and nobody can be told: no route carries it, no fallback route."""
+
+    exit_code = 1

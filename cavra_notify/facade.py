@@ -192,8 +192,9 @@ class Cavra:
 
         ctx = self.context(request.now)
         policy = service.routing_policy(ctx, path=request.routing_policy_path, document=request.routing_policy)
-        return service.notification_plan(ctx, service.schedule_report(ctx), policy, providers=request.providers,
-                                         force=request.force, generated_by=self.generated_by)
+        return service.notification_plan(ctx, service.schedule_report(ctx, policy), policy,
+                                         providers=request.providers, force=request.force,
+                                         generated_by=self.generated_by)
 
     def readiness(self, now: datetime | None = None) -> dict[str, Any]:
         from .gate import production_readiness
@@ -221,7 +222,7 @@ class Cavra:
 
         ctx = self.context(request.now)
         policy = service.routing_policy(ctx, path=request.routing_policy_path, document=request.routing_policy)
-        report = service.schedule_report(ctx)
+        report = service.schedule_report(ctx, policy)
         o = request.options
         options = Options(retries=o.retries, timeout=o.timeout_seconds, deadline=o.deadline_seconds)
         return service.deliver(ctx, report, policy, store=self.store(), providers=request.providers,

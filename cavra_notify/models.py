@@ -142,6 +142,19 @@ class OwnerCalendar(_Public):
 
 
 @_model
+class FallbackRoute(_Public):
+    """Who is told when a schedule cannot be routed from its own content (missing, unreadable, invalid,
+    rejected by the guard, or no owner reachable): one owner and the providers to tell them through."""
+
+    owner: NonEmptyStr
+    providers: list[NonEmptyStr]
+
+    def __post_init__(self) -> None:
+        if not self.providers:
+            raise ValueError("providers must name at least one provider")
+
+
+@_model
 class _Routing(_Public):
     """The routing keys a schedule and a routing policy share (SPEC §2.3)."""
 
@@ -172,6 +185,7 @@ class RoutingPolicy(_Routing):
     schema_version: Literal["cavra.go-backend-rollback-drill-routing.v1"] | None = None
     acknowledgement_minutes: PositiveInt | None = None
     repeat_interval_minutes: PositiveInt | None = None
+    fallback_route: FallbackRoute | None = None
 
 
 DOCUMENTS: tuple[type[_Public], ...] = (DrillHistory, DrillSchedule, RoutingPolicy)

@@ -118,13 +118,20 @@ class Plan:
     eligible_providers: tuple[str, ...]
     selected_providers: tuple[str, ...]
     suppressed_providers: tuple[str, ...]
+    skipped_providers: tuple[str, ...]
     owner_routes: tuple[Route, ...]
     route_decisions: tuple[RouteDecision, ...]
     counts: Mapping[str, int]
     acknowledgement_required_providers: tuple[str, ...]
     message: Message
     failed_checks: tuple[Mapping[str, Any], ...] = ()
+    fallback_route: Mapping[str, Any] | None = None
     schema_version: str = PLAN_SCHEMA
+
+    @property
+    def unroutable(self) -> bool:
+        """Nobody can be told: the schedule needs attention, no route carries it and no fallback exists."""
+        return any(check.get("id") == "fallback_route" for check in self.failed_checks)
 
     @property
     def deliverable(self) -> list[Route]:
@@ -136,10 +143,12 @@ class Plan:
             "occurrence": self.occurrence, "generated_at": self.generated_at, "generated_by": self.generated_by,
             "status": self.status, "alert_level": self.alert_level, "next_due_at": self.next_due_at,
             "days_until_due": self.days_until_due, "forced": self.forced, "policy_source": self.policy_source,
+            "fallback_route": None if self.fallback_route is None else dict(self.fallback_route),
             "repeat_interval_minutes": self.repeat_interval_minutes,
             "eligible_providers": list(self.eligible_providers),
             "selected_providers": list(self.selected_providers),
             "suppressed_providers": list(self.suppressed_providers),
+            "skipped_providers": list(self.skipped_providers),
             "owner_routes": [r.to_json() for r in self.owner_routes],
             "route_decisions": [d.to_json() for d in self.route_decisions],
             **{name: self.counts.get(name, 0) for name in PLAN_COUNTS},

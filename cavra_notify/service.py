@@ -16,7 +16,7 @@ from .settings import Settings
 if TYPE_CHECKING:
     from .connectors import Connector, RawConfig
     from .delivery import Options, Result
-    from .models import RoutingPolicy
+    from .models import FallbackRoute, RoutingPolicy
     from .plan import LastNotified
     from .records import Plan
     from .redact import Redactor
@@ -49,9 +49,36 @@ def context(settings: Settings, now: datetime) -> Context:
     return Context(settings, now, config)
 
 
-def schedule_report(ctx: Context) -> ScheduleReport:
-    return evaluate_schedule(ctx.settings, ctx.now, deny_names=ctx.deny_names,
-                             configured_connectors=ctx.configured)
+def schedule_report(ctx: Context, policy: RoutingPolicy | None = None) -> ScheduleReport:
+    """The schedule report, with a failed ``owner_routes`` check for every owner that no route under
+    the effective routing policy (``policy`` over the schedule's own keys) can reach."""
+    from .reach import owner_checks
+    from .routing import effective_policy
+
+    report = evaluate_schedule(ctx.settings, ctx.now, deny_names=ctx.deny_names,
+                               configured_connectors=ctx.configured)
+    if report.status != "not_requested" and report.schedule is not None:
+        unreachable = owner_checks(report.schedule, effective_policy(report.schedule, policy), ctx.configured)
+        if unreachable:
+            report.checks.extend(unreachable)
+            report.status = "needs_attention"
+    return report
+
+
+def fallback_route(ctx: Context, policy: RoutingPolicy | None) -> FallbackRoute | None:
+    """The routing policy's ``fallback_route``, else the private connector config's."""
+    if policy is not None and policy.fallback_route is not None:
+        return policy.fallback_route
+    if ctx.config is None or ctx.config.fallback_route is None:
+        return None
+    from .errors import ConfigError
+    from .models import FallbackRoute, SchemaError, validate
+
+    try:
+        return validate(FallbackRoute, ctx.config.fallback_route, f"connector config {ctx.config.path}: "
+                                                                   "$.fallback_route")
+    except SchemaError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def routing_policy(ctx: Context, path: str | None = None, document: Any = None) -> RoutingPolicy | None:
@@ -79,7 +106,8 @@ def notification_plan(
     from .routing import effective_policy
 
     return build_plan(report, effective_policy(report.schedule, policy), providers=providers, force=force,
-                      configured=ctx.configured, last_notified=last_notified, generated_by=generated_by)
+                      configured=ctx.configured, last_notified=last_notified, generated_by=generated_by,
+                      fallback=fallback_route(ctx, policy))
 
 
 def connectors_for(ctx: Context, names: list[str]) -> dict[str, Connector]:
@@ -119,11 +147,16 @@ def deliver(
 ) -> Result:
     """Plan with the notification log's memory, then deliver every ``deliver`` route (SPEC §6)."""
     from .delivery import deliver_plan
+    from .errors import UnroutableError
     from .plugins import get_registry
 
     plan = notification_plan(ctx, report, policy, providers=providers, force=force,
                              last_notified=store.notified_routes if store is not None else None,
                              generated_by=generated_by)
+    if plan.unroutable:
+        raise UnroutableError(f"{plan.schedule_id or 'schedule'} needs attention ("
+                              + "; ".join(f"{c['id']}: {c['message']}" for c in plan.failed_checks[:2])
+                              + ") and no fallback route is configured: nobody was notified")
     wanted = [route.provider for route in plan.deliverable]
     connectors = connectors_for(ctx, wanted) if wanted else {}
     redactor = install_log_redaction([s for c in connectors.values() for s in c.secrets])

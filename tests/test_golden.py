@@ -49,8 +49,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("golden")
     with FakeReceiver() as rx:
         config = tmp / "connectors.json"
-        config.write_text(json.dumps({"connectors": {"webhook": {
-            "provider": "webhook", "url": f"{rx.url}/hooks/cavra", "signing_secret": "golden-signing-secret-0000"}},
+        # every owner is reachable: platform-oncall through the webhook, release-governance through a
+        # connector named "jira" that the webhook plugin serves (slack, teams, servicenow: not configured)
+        config.write_text(json.dumps({"connectors": {
+            "webhook": {"provider": "webhook", "url": f"{rx.url}/hooks/cavra",
+                        "signing_secret": "golden-signing-secret-0000"},
+            "jira": {"provider": "webhook", "url": f"{rx.url}/hooks/jira"}},
             "api": {"token": "golden-api-token-0123456789abcdef"}}))
         env = {"CAVRA_GO_BACKEND_MODE": "promoted", "CAVRA_GO_ROLLBACK_DRILL_HISTORY": str(EX / "history.json"),
                "CAVRA_GO_ROLLBACK_DRILL_SCHEDULE": str(EX / "schedule.json"),

@@ -13,12 +13,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
-from ..errors import CavraError, ConfigError, StoreError
+from ..errors import CavraError, ConfigError, StoreError, UnroutableError
 from ..facade import Cavra
 from ..redact import process_redactor
 from .security import Auth, RequestGuard
 
-STATUS_OF_ERROR: tuple[tuple[type[CavraError], int], ...] = ((StoreError, 503), (ConfigError, 409))
+STATUS_OF_ERROR: tuple[tuple[type[CavraError], int], ...] = (
+    (StoreError, 503), (ConfigError, 409), (UnroutableError, 409))
 
 
 class ApiState:

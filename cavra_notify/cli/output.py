@@ -20,6 +20,11 @@ def emit(text: str) -> None:
     sys.stdout.write(scrub(text) + "\n")
 
 
+def warn(text: str) -> None:
+    """One line on stderr, prefixed like an error but not one (the command still printed its payload)."""
+    sys.stderr.write(f"cavra: {scrub(text)}\n")
+
+
 def emit_json(payload: Any) -> None:
     emit(json.dumps(payload, indent=2, sort_keys=False, default=str))
 

@@ -131,4 +131,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         output.emit_json(plan.to_json())
     else:
         print_plan(plan)
+    if plan.unroutable:
+        output.warn(next(c["message"] for c in plan.failed_checks if c["id"] == "fallback_route"))
+        return EXIT_NEEDS_ATTENTION
     return 0
