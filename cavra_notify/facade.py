@@ -140,6 +140,13 @@ class Cavra:
         return cls(_settings.resolve(env=environment, **flags), evidence_db=evidence_db, generated_by=generated_by,
                    env=environment)
 
+    @staticmethod
+    def default_evidence_db(env: Mapping[str, str]) -> str:
+        """The evidence store when none is named: ``$CAVRA_EVIDENCE_DB``, else the per-user default."""
+        from .store import default_db_path
+
+        return env.get(ENV["evidence_db"]) or str(default_db_path())
+
     # --- lifecycle -------------------------------------------------------------------------------
     def store(self) -> EvidenceStore:
         with self._lock:
@@ -187,13 +194,16 @@ class Cavra:
         return schedule_report(self.context(now))
 
     def plan(self, request: PlanRequest) -> Plan:
-        """The notification plan (sends nothing)."""
+        """The notification plan (sends nothing). With an evidence store configured (``evidence_db``, or
+        ``CAVRA_EVIDENCE_DB``; the API always has one) it consults the notification log, so a dry run and a
+        delivery at the same ``now`` agree route by route."""
         from . import service
 
         ctx = self.context(request.now)
         policy = service.routing_policy(ctx, path=request.routing_policy_path, document=request.routing_policy)
+        log = self.store().notified_routes if self.evidence_db else None
         return service.notification_plan(ctx, service.schedule_report(ctx, policy), policy,
-                                         providers=request.providers, force=request.force,
+                                         providers=request.providers, force=request.force, last_notified=log,
                                          generated_by=self.generated_by)
 
     def readiness(self, now: datetime | None = None) -> dict[str, Any]:

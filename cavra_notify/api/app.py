@@ -27,7 +27,8 @@ class ApiState:
 
     def __init__(self, env: Mapping[str, str], evidence_db: str | None, token: str | None) -> None:
         self.env = env
-        self.cavra = Cavra.from_flags(env=env, evidence_db=evidence_db, generated_by="cavra api")
+        self.cavra = Cavra.from_flags(env=env, evidence_db=evidence_db or Cavra.default_evidence_db(env),
+                                      generated_by="cavra api")
         self.settings = self.cavra.settings
         self.token = token
 

@@ -24,7 +24,6 @@ def _delivery_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retries", type=int, default=2, help="retries after the first attempt (default 2)")
     p.add_argument("--timeout-seconds", type=float, default=10.0, help="per-attempt timeout (default 10)")
     p.add_argument("--deadline-seconds", type=float, default=120.0, help="overall deadline (default 120)")
-    _store_flag(p)
 
 
 def add_commands(sub: Any, common: Callable[..., None], plan_flags: Callable[..., None]) -> None:
@@ -68,6 +67,7 @@ def add_commands(sub: Any, common: Callable[..., None], plan_flags: Callable[...
     p.add_argument("--now")
     p.add_argument("--json", action="store_true")
     _delivery_flags(p)
+    _store_flag(p)
     p.set_defaults(handler=cmd_sweep)
 
 

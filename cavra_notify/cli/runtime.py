@@ -33,6 +33,8 @@ def _common(p: argparse.ArgumentParser, *, schedule: bool = True) -> None:
 
 
 def _plan_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--evidence-db", help="evidence store; with one (or CAVRA_EVIDENCE_DB) the plan consults the "
+                                         "notification log like delivery does")
     p.add_argument("--routing-policy", help="routing policy JSON (owner routes, windows, calendars)")
     p.add_argument("--provider", default="all", help="all, one provider, or a comma list")
     p.add_argument("--force", action="store_true", help="notify even a healthy schedule / within the repeat interval")
@@ -126,7 +128,8 @@ def print_plan(plan: Plan) -> None:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    plan = cavra_from(args).plan(facade.PlanRequest(**plan_request(args)))
+    with cavra_from(args, evidence_db=args.evidence_db) as cavra:
+        plan = cavra.plan(facade.PlanRequest(**plan_request(args)))
     if args.json:
         output.emit_json(plan.to_json())
     else:
