@@ -83,8 +83,13 @@ class Result:
                 "failed_count": sum(e.outcome == "failed" for e in self.evidence)}
 
 
-def delivery_key(occurrence: str, route_key: str, connector: str) -> str:
-    return hashlib.sha256(f"{occurrence}\n{route_key}\n{connector}".encode()).hexdigest()[:32]
+def delivery_key(occurrence: str, route_key: str, connector: str, previous: datetime | None = None) -> str:
+    """The idempotency key of one notification: (occurrence, route, connector) and the time of the
+    route's previous successful notification in that occurrence, if any. Retries and crash settles of a
+    notification reuse its key; a reminder after the repeat interval or a forced resend follows a success,
+    so it is a new notification with a new key (docs/delivery.md)."""
+    sequence = f"\n{iso(previous)}" if previous is not None else ""
+    return hashlib.sha256(f"{occurrence}\n{route_key}\n{connector}{sequence}".encode()).hexdigest()[:32]
 
 
 def backoff_delay(attempt: int, options: Options, retry_after: float | None, rng: random.Random) -> float:
@@ -168,8 +173,8 @@ class Dispatcher:
         keys = [delivery_key(self.plan.occurrence, r.route_key, r.provider) for r in routes]
         claims: list[ClaimResult] = ["send"] * len(routes)
         recorder = _Recorder(self.store, self.registry)
-        if self.store is not None:
-            claims = await asyncio.to_thread(self._claim_all, routes, keys)
+        if self.store is not None and self.plan.schedule_id is not None:  # not_requested: nothing to record
+            claims, keys = await asyncio.to_thread(self._claim_all, routes)
         outcomes = await asyncio.gather(*(self._route(route, key, claim, recorder)
                                           for route, key, claim in zip(routes, keys, claims, strict=True)))
         await recorder.finish()
@@ -177,19 +182,20 @@ class Dispatcher:
         skipped = [o for o in outcomes if isinstance(o, SkippedRoute)]
         return Result(_overall(evidence), self.plan, self.event, evidence, skipped, self.redactor)
 
-    def _claim_all(self, routes: list[Route], keys: list[str]) -> list[ClaimResult]:
-        """Save the plan, then record the intent to send every route, before anything is sent."""
+    def _claim_all(self, routes: list[Route]) -> tuple[list[ClaimResult], list[str]]:
+        """Save the plan, then record the intent to send every route, before anything is sent; each
+        route's key follows its previous successful notification in this occurrence."""
         from .store import RouteClaim
 
         assert self.store is not None
-        if self.plan.schedule_id is None:  # nothing was requested: no schedule, nothing to record
-            return []
         self.store.save_plan(self.plan.to_json())
         occurrence = self.plan.occurrence
+        previous = self.store.notified_routes(occurrence)
+        keys = [delivery_key(occurrence, r.route_key, r.provider, previous.get(r.route_key)) for r in routes]
         return self.store.claim_many(
             [RouteClaim(occurrence, r.route_key, r.provider, k) for r, k in zip(routes, keys, strict=True)],
             now=self.clock(), repeat_interval=timedelta(minutes=self.plan.repeat_interval_minutes or 1440),
-            force=self.force, lease_seconds=self.options.lease_seconds)
+            force=self.force, lease_seconds=self.options.lease_seconds), keys
 
     async def _route(self, route: Route, key: str, claim: str, recorder: _Recorder
                      ) -> DeliveryEvidence | SkippedRoute:

@@ -174,3 +174,29 @@ def test_provider_lists_mean_what_they_say(world: dict[str, Any], write_json: Wr
     assert plan["suppressed_providers"] == ["webhook"] and plan["skipped_providers"] == ["slack"]
     code, forced, _ = cavra(capsys, "runtime", "go-rollback-drill-notification-plan", "--force", *ready)
     assert forced["selected_providers"] == ["webhook"] and forced["suppressed_providers"] == []
+
+
+def test_a_reminder_is_a_new_notification_with_a_new_key(world: dict[str, Any], receiver: FakeReceiver,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 14 item 5: retries reuse a notification's key; a reminder after the repeat interval and a
+    forced resend are new notifications, so a receiver that dedupes on the key still gets them."""
+    from cavra_notify.testkit import Response
+
+    receiver.enqueue(Response(500), Response(200))
+    code, first, _ = deliver(capsys)
+    [evidence] = [e for e in first["deliveries"] if e["owner"] == "release-governance"] or first["deliveries"][:1]
+    assert code == 0 and first["outcome"] == "delivered"
+    keys = [r.header("Idempotency-Key") for r in receiver.requests]
+    retried = [k for k in keys if keys.count(k) == 2]
+    assert retried, "the 500 was retried with the same key"
+    code, quiet, _ = deliver(capsys, now=LATER)
+    assert quiet["outcome"] == "nothing_to_deliver"
+    code, reminder, _ = deliver(capsys, now="2026-11-28T09:30:00Z")  # after the 24 h repeat interval
+    code, forced, _ = deliver(capsys, "--force", now="2026-11-28T09:31:00Z")
+    first_keys = {e["delivery_key"] for e in first["deliveries"]}
+    reminder_keys = {e["delivery_key"] for e in reminder["deliveries"]}
+    forced_keys = {e["delivery_key"] for e in forced["deliveries"]}
+    assert reminder["outcome"] == forced["outcome"] == "delivered"
+    assert len(first_keys) == len(reminder_keys) == len(forced_keys) == len(first["deliveries"])
+    assert not first_keys & reminder_keys and not reminder_keys & forced_keys and not first_keys & forced_keys
+    assert {r.header("Idempotency-Key") for r in receiver.requests} == first_keys | reminder_keys | forced_keys
