@@ -26,6 +26,7 @@ from .timeutil import parse_aware, utcnow
 if TYPE_CHECKING:
     from .checks import ConnectorsCheck, PluginCheck
     from .delivery import Result
+    from .gate import Evaluation, Readiness
     from .records import Acknowledgement, EscalationPlan, Plan
     from .schedule import ScheduleReport
     from .service import Context
@@ -206,23 +207,27 @@ class Cavra:
                                          providers=request.providers, force=request.force, last_notified=log,
                                          generated_by=self.generated_by)
 
-    def readiness(self, now: datetime | None = None) -> dict[str, Any]:
-        from .gate import production_readiness
+    def readiness(self, now: datetime | None = None) -> Readiness:
+        """Production readiness: the Go pilot gate's checks, evidence paths from the environment."""
+        from . import gate
         from .history import history_report
         from .service import schedule_report
 
         ctx = self.context(now)
-        return production_readiness(schedule_report(ctx), history_report(ctx.settings, ctx.now, ctx.deny_names))
+        history = history_report(ctx.settings, ctx.now, ctx.deny_names)
+        return gate.production_readiness(gate.gates(schedule_report(ctx), history, gate.evidence_paths({}, self.env)))
 
     def gate(self, action: str, target: str, evidence: Mapping[str, str | None] | None = None,
-             now: datetime | None = None) -> dict[str, Any]:
+             now: datetime | None = None) -> Evaluation:
         """The Go pilot gate for one action; ``evidence`` paths by key (flags), else the environment."""
         from . import gate
+        from .history import history_report
         from .service import schedule_report
 
         ctx = self.context(now)
+        history = history_report(ctx.settings, ctx.now, ctx.deny_names)
         paths = gate.evidence_paths(evidence or {}, self.env)
-        return gate.evaluate(action, target, ctx.settings.mode, schedule_report(ctx), paths)
+        return gate.evaluate(action, target, gate.gates(schedule_report(ctx), history, paths))
 
     # --- deliver and record ----------------------------------------------------------------------
     def deliver(self, request: DeliverRequest) -> Result:

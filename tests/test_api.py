@@ -274,6 +274,8 @@ def test_history_filters_are_validated(api: TestClient) -> None:
 
 def test_readiness_passes_ready_and_not_requested(dep: Deployment) -> None:
     dep.schedule["next_due_at"] = (NOW + timedelta(days=30)).isoformat()
+    for name in ("CAVRA_GO_PROMOTION_EVIDENCE", "CAVRA_GO_ROLLBACK_PLAN", "CAVRA_GO_ROLLBACK_REHEARSAL_EVIDENCE"):
+        dep.env[name] = dep.write(f"{name}.json", {})
     with dep.client() as api:
         ready = api.get("/deployment/production-readiness", params={"now": NOW_ISO}).json()
     assert ready["ready"] is True and ready["checks"][0]["status"] == "ready"
@@ -281,7 +283,7 @@ def test_readiness_passes_ready_and_not_requested(dep: Deployment) -> None:
     dep.env = {"CAVRA_GO_BACKEND_MODE": "shadow"}
     with dep.client(schedule=False, connectors=False) as api:
         quiet = api.get("/deployment/production-readiness").json()
-    assert quiet["ready"] is True and [c["status"] for c in quiet["checks"]] == ["not_requested", "not_requested"]
+    assert quiet["ready"] is True and [c["status"] for c in quiet["checks"]] == ["not_requested"] * 5
 
 
 def test_evaluate_selects_go_only_with_an_acceptable_schedule_and_present_evidence(
@@ -295,6 +297,9 @@ def test_evaluate_selects_go_only_with_an_acceptable_schedule_and_present_eviden
     dep.schedule["next_due_at"] = (NOW + timedelta(days=5)).isoformat()
     dep.env["CAVRA_GO_POLICY_PATH"] = dep.write("policy.json", {"rules": []})
     dep.env["CAVRA_GO_PACKAGE_DIR"] = str(tmp_path)
+    dep.env["CAVRA_GO_PROMOTION_EVIDENCE"] = dep.write("promotion.json", {})
+    dep.env["CAVRA_GO_ROLLBACK_PLAN"] = dep.write("plan.json", {})
+    dep.env["CAVRA_GO_ROLLBACK_REHEARSAL_PATH"] = dep.write("rehearsal.json", {})
     with dep.client() as api:
         go = api.post("/runtime/go-pilot/evaluate", json=body, headers=dep.auth).json()
     assert go["selected_backend"] == "go" and go["fallback_reason"] is None
@@ -311,6 +316,8 @@ def test_evaluate_selects_go_only_with_an_acceptable_schedule_and_present_eviden
                  "--rollback-drill-history-path", dep.env["CAVRA_GO_ROLLBACK_DRILL_HISTORY"],
                  "--connector-config", str(tmp_path / "connectors.json"),
                  "--policy-path", dep.env["CAVRA_GO_POLICY_PATH"], "--package-dir", str(tmp_path),
+                 "--promotion-evidence-path", dep.env["CAVRA_GO_PROMOTION_EVIDENCE"],
+                 "--rollback-plan-path", dep.env["CAVRA_GO_ROLLBACK_PLAN"],
                  "--rollback-rehearsal-path", str(tmp_path / "rehearsal.json")])
     assert code == 1 and json.loads(capsys.readouterr().out) == broken
 

@@ -106,9 +106,9 @@ def escalation_plan(request: Request, body: Annotated[NowRequest | None, Body()]
 
 @router.get("/deployment/production-readiness", **_doc("readiness with go_backend_rollback_drill_schedule"))
 def readiness(request: Request, now: Now = None) -> Response:
-    return reply(request, _cavra(request).readiness(now))
+    return reply(request, _cavra(request).readiness(now).to_json())
 
 
 @router.post("/runtime/go-pilot/evaluate", **_doc("the backend selection and its reason", mutating=True))
 def evaluate(request: Request, body: EvaluateRequest) -> Response:
-    return reply(request, _cavra(request).gate(body.action, body.target, now=body.now))
+    return reply(request, _cavra(request).gate(body.action, body.target, now=body.now).to_json())

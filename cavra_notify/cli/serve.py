@@ -69,7 +69,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .runtime import EXIT_NEEDS_ATTENTION, cavra_from
 
     evidence = {item.key: getattr(args, item.key) for item in facade.gate_evidence()}
-    result = cavra_from(args).gate(args.action, args.target, evidence, facade.parse_time(args.now))
+    result = cavra_from(args).gate(args.action, args.target, evidence, facade.parse_time(args.now)).to_json()
     if args.json:
         output.emit_json(result)
     else:
