@@ -31,10 +31,10 @@ _SECRET_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 _URL = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*)://([^/\s?#]*)")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _IPV6_CANDIDATE = re.compile(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*")
-# A dotted name whose last label could be a top-level domain (letters only, or an IDN); not part of a path, an e-mail address
-# or a longer dotted run. Whether it is a host name is the public suffix list's answer.
-_HOST_CANDIDATE = re.compile(
-    r"(?<![\w@/.-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,63}|xn--[a-z0-9-]{1,59}))(?::\d+)?(?![\w.-])", re.I)
+# A dotted name whose last label could be a top-level domain (letters only, or an IDN); not part of a
+# path, an e-mail address or a longer dotted run. Whether it is a host name is the public suffix list's answer.
+_HOST_CANDIDATE = re.compile(r"(?<![\w@/.-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+"
+                             r"([a-z]{2,63}|xn--[a-z0-9-]{1,59}))(?::\d+)?(?![\w.-])", re.I)
 # Names for private networks and reserved names that the public suffix list does not hold (RFC 2606,
 # RFC 6761, RFC 8375, common internal zones).
 _PRIVATE_SUFFIXES = frozenset({"internal", "local", "localdomain", "corp", "lan", "intra", "intranet", "home",
