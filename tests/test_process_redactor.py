@@ -163,3 +163,74 @@ def test_one_redactor_for_the_whole_process(tmp_path: Path) -> None:
     read_config(write(tmp_path / "b.json", {"connectors": {}, "api": {"token": second}}))
     assert process_redactor() is before
     assert second not in process_redactor().scrub(f"token {second}")
+
+
+class Collect(logging.Handler):
+    """A handler of the application's own, on a non-propagating logger: no root handler involved."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+def test_urllib3_debug_lines_never_show_a_configured_urls_path_or_query(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import urllib3
+
+    from cavra_notify.connectors import read_config
+    from cavra_notify.testkit import FakeReceiver
+
+    token, sig = canary("hook-"), canary("sig-")
+    sdk_log, collect = logging.getLogger("urllib3"), Collect()
+    monkeypatch.setattr(sdk_log, "propagate", False)
+    monkeypatch.setattr(sdk_log, "level", logging.DEBUG)
+    sdk_log.addHandler(collect)
+    try:
+        with FakeReceiver() as receiver:
+            url = f"{receiver.url}/hooks/{token}?sig={sig}"
+            read_config(write(tmp_path / "connectors.json", {"connectors": {"hook": {"provider": "webhook",
+                                                                                     "url": url}}}))
+            with urllib3.PoolManager() as pool:
+                assert pool.request("POST", url, body=b"{}").status == 200
+            assert receiver.requests[0].path.startswith(f"/hooks/{token}")  # the real URL was used
+    finally:
+        sdk_log.removeHandler(collect)
+    posted = [line for line in collect.lines if '"POST ' in line]
+    assert posted and all("[REDACTED]" in line for line in posted)
+    assert_no_secret_leak([token, sig], *collect.lines)
+
+
+def test_a_plugins_import_error_text_passes_through_the_redactor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 caplog: pytest.LogCaptureFixture,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib import metadata
+
+    from cavra_notify import plugins
+
+    secret = canary("toy-")
+    monkeypatch.setenv(BETA_VAR, secret)
+    (tmp_path / "toy_refuses_to_import.py").write_text(
+        "import os\nraise RuntimeError('cannot start: token ' + os.environ[%r] + ' rejected')\n" % BETA_VAR)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    entry_point = metadata.EntryPoint("toy", "toy_refuses_to_import", plugins.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(plugins.metadata, "entry_points", lambda group: [entry_point])
+    reset_registry(None)
+    schedule = json.loads((ROOT / "examples" / "schedule.json").read_text())
+    schedule.update(notification_providers=["toy"], owner_routes={})
+    config = write(tmp_path / "connectors.json", {"connectors": {"toy": {"token": {"env": BETA_VAR}}}})
+    try:
+        code = main(["runtime", "go-rollback-drill-notification-deliver", "--mode", "promoted",
+                     "--rollback-drill-schedule-path", write(tmp_path / "schedule.json", schedule),
+                     "--rollback-drill-history-path", str(ROOT / "examples" / "history.json"),
+                     "--connector-config", config, "--evidence-db", str(tmp_path / "evidence.db"),
+                     "--now", "2026-12-20T00:00:00Z", "--json"])
+    finally:
+        reset_registry(None)
+    out, err = capsys.readouterr()
+    assert code == 2 and "provider plugin 'toy' is not installed" in err
+    assert any("failed to import" in r.getMessage() for r in caplog.records)
+    assert_no_secret_leak([secret], out, err, caplog.text, [r.getMessage() for r in caplog.records])

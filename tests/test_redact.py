@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import uuid
 from urllib.parse import quote, quote_plus
@@ -61,15 +62,34 @@ def test_secrets_are_scrubbed_in_every_encoding(encode: object) -> None:
     assert MASK in out and out.startswith("the SDK said: invalid credential <")
 
 
-@pytest.mark.parametrize("prefix", ["u:", "us:", "use:", "cavra-bot@example.invalid:"])
-def test_base64_of_a_value_containing_the_secret_is_scrubbed(prefix: str) -> None:
+@pytest.mark.parametrize("suffix", ["", "!", "!?", "!?#"])
+@pytest.mark.parametrize("prefix", ["", "u:", "us:", "use:", "cavra-bot@example.invalid:"])
+@pytest.mark.parametrize("encode", [base64.b64encode, base64.urlsafe_b64encode], ids=["std", "urlsafe"])
+def test_base64_of_a_value_containing_the_secret_leaves_no_secret_bits(prefix: str, suffix: str,
+                                                                       encode: object) -> None:
     secret = canary()
-    blob = base64.b64encode((prefix + secret + "!").encode()).decode()
-    out = Redactor([secret]).text("sent credentials " + blob)
-    assert MASK in out
-    visible = out.split(MASK)
-    assert all(len(part) < 12 for part in visible[1:]), "only a few boundary characters may remain"
-    assert base64.b64encode(secret.encode()).decode()[:12] not in out
+    blob = encode((prefix + secret + suffix).encode()).decode()  # type: ignore[operator]
+    out = Redactor([secret]).text("sent credentials " + blob + " (rejected)")
+    head, tail = out.removeprefix("sent credentials ").removesuffix(" (rejected)").split(MASK)
+    assert blob.startswith(head) and blob.endswith(tail)
+    first_secret_bit, after_secret_bit = 8 * len(prefix), 8 * len(prefix + secret)
+    assert 6 * len(head) <= first_secret_bit, "a character before the mask carries secret bits"
+    assert 6 * (len(blob) - len(tail)) >= after_secret_bit or not tail.strip("="), \
+        "a character after the mask carries secret bits"
+
+
+def test_hex_and_json_escaped_secrets_are_scrubbed() -> None:
+    secret = canary('q"\\é-')
+    redactor = Redactor([secret])
+    for encoded in (secret.encode().hex(), secret.encode().hex().upper(), json.dumps({"s": secret}),
+                    json.dumps({"s": secret}, ensure_ascii=False)):
+        out = redactor.scrub("value " + encoded)
+        assert MASK in out and secret.encode().hex() not in out.lower() and secret not in out
+        assert canary_core(secret) not in out
+
+
+def canary_core(secret: str) -> str:
+    return secret[secret.index("canary"):]
 
 
 def test_plus_encoded_secret_is_scrubbed() -> None:
