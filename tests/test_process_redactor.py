@@ -214,7 +214,7 @@ def test_a_plugins_import_error_text_passes_through_the_redactor(tmp_path: Path,
     secret = canary("toy-")
     monkeypatch.setenv(BETA_VAR, secret)
     (tmp_path / "toy_refuses_to_import.py").write_text(
-        "import os\nraise RuntimeError('cannot start: token ' + os.environ[%r] + ' rejected')\n" % BETA_VAR)
+        f"import os\nraise RuntimeError('cannot start: token ' + os.environ[{BETA_VAR!r}] + ' rejected')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     entry_point = metadata.EntryPoint("toy", "toy_refuses_to_import", plugins.ENTRY_POINT_GROUP)
     monkeypatch.setattr(plugins.metadata, "entry_points", lambda group: [entry_point])
