@@ -227,7 +227,10 @@ def scrub_record(record: logging.LogRecord, redactor: Redactor) -> None:
         message = record.getMessage()
     except Exception:  # bad arguments: never let the logging call raise, never print them raw
         message = f"{record.msg!s} (log arguments could not be formatted)"
-    record.msg, record.args = printable(redactor.text(message)), None
+        record.args = None
+    clean = printable(redactor.text(message))
+    if clean != message:
+        record.msg, record.args = _clean_parts(record, clean, redactor) or (clean, None)
     if record.exc_info and not record.exc_text:
         record.exc_text = logging.Formatter().formatException(record.exc_info)
     record.exc_info = None
@@ -235,6 +238,20 @@ def scrub_record(record: logging.LogRecord, redactor: Redactor) -> None:
         record.exc_text = printable(redactor.text(record.exc_text))
     if record.stack_info:
         record.stack_info = printable(redactor.text(record.stack_info))
+
+
+def _clean_parts(record: logging.LogRecord, clean: str, redactor: Redactor) -> tuple[str, Any] | None:
+    """The record's format string and arguments cleaned one by one, when that gives the same message
+    (formatters such as uvicorn's access log read ``args``); ``None`` when it does not."""
+    if not isinstance(record.msg, str) or not isinstance(record.args, tuple):
+        return None
+    msg = printable(redactor.text(record.msg))
+    args = tuple(printable(redactor.text(a)) if isinstance(a, str) else a for a in record.args)
+    try:
+        same = (msg % args if args else msg) == clean
+    except Exception:
+        return None
+    return (msg, args) if same else None
 
 
 class RedactingFilter(logging.Filter):

@@ -234,3 +234,25 @@ def test_a_plugins_import_error_text_passes_through_the_redactor(tmp_path: Path,
     assert code == 2 and "provider plugin 'toy' is not installed" in err
     assert any("failed to import" in r.getMessage() for r in caplog.records)
     assert_no_secret_leak([secret], out, err, caplog.text, [r.getMessage() for r in caplog.records])
+
+
+def test_formatters_that_read_the_arguments_keep_working(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn's access log formats from ``record.args``: a scrubbed record keeps its arguments."""
+    from uvicorn.logging import AccessFormatter
+
+    from cavra_notify.redact import seed
+
+    secret = canary("path-")
+    seed([secret])
+    access, collect = logging.getLogger("uvicorn.access"), Collect()
+    collect.setFormatter(AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=False))
+    monkeypatch.setattr(access, "propagate", False)
+    monkeypatch.setattr(access, "level", logging.INFO)
+    access.addHandler(collect)
+    try:
+        for path in (f"/runtime/x?token={secret}", "/healthz"):
+            access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", path, "1.1", 200)
+    finally:
+        access.removeHandler(collect)
+    assert collect.lines == ['127.0.0.1:5000 - "GET /runtime/x?token=[REDACTED] HTTP/1.1" 200 OK',
+                             '127.0.0.1:5000 - "GET /healthz HTTP/1.1" 200 OK']
