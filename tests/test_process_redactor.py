@@ -256,3 +256,63 @@ def test_formatters_that_read_the_arguments_keep_working(monkeypatch: pytest.Mon
         access.removeHandler(collect)
     assert collect.lines == ['127.0.0.1:5000 - "GET /runtime/x?token=[REDACTED] HTTP/1.1" 200 OK',
                              '127.0.0.1:5000 - "GET /healthz HTTP/1.1" 200 OK']
+
+
+class LateLines:
+    """Each connector's plugin logs its token once more when the other connector's delivery starts."""
+
+    def __init__(self) -> None:
+        self.started = {"alpha": threading.Event(), "beta": threading.Event()}
+        self.late: list[threading.Thread] = []
+
+    def deliver(self, request: DeliveryRequest) -> Receipt:
+        token = request.settings.token.get_secret_value()
+        me = request.connector_name
+        other = "beta" if me == "alpha" else "alpha"
+        self.started[me].set()
+        log.warning("%s: sending with %s", me, token)
+
+        def late() -> None:
+            self.started[other].wait(WAIT)
+            log.warning("%s: late line for %s", me, token)
+
+        thread = threading.Thread(target=late, daemon=True)
+        thread.start()
+        self.late.append(thread)
+        return Receipt(200)
+
+
+def test_a_sweep_whose_plugin_logs_late_leaks_no_canary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        caplog: pytest.LogCaptureFixture,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    caplog.set_level(logging.DEBUG)
+    state = LateLines()
+
+    @hookimpl
+    def cavra_register_providers(register: Callable[[Provider], None]) -> None:
+        register(Provider("chatty", ChattySettings, state.deliver))
+
+    registry = Registry()
+    registry.add(types.SimpleNamespace(cavra_register_providers=cavra_register_providers), PluginInfo("chatty"))
+    reset_registry(registry)
+    alpha, beta = canary("alpha-"), canary("beta-")
+    monkeypatch.setenv(BETA_VAR, beta)
+    folder = tmp_path / "schedules"
+    folder.mkdir()
+    for name in ("alpha", "beta"):
+        schedule = json.loads((ROOT / "examples" / "schedule.json").read_text())
+        schedule.update(schedule_id=f"sched_{name}", notification_providers=[name], owner_routes={})
+        write(folder / f"{name}.json", schedule)
+    config = write(tmp_path / "connectors.json", {"connectors": {
+        "alpha": {"provider": "chatty", "token": alpha}, "beta": {"provider": "chatty", "token": {"env": BETA_VAR}}}})
+    try:
+        code = main(["runtime", "go-rollback-drill-sweep", "--schedules", str(folder), "--connector-config", config,
+                     "--evidence-db", str(tmp_path / "evidence.db"), "--now", "2026-12-20T00:00:00Z", "--json"])
+        for thread in state.late:
+            thread.join(WAIT)
+    finally:
+        reset_registry(None)
+    out, err = capsys.readouterr()
+    assert code == 0 and [row["delivered"] for row in json.loads(out)["schedules"]] == [2, 2]
+    assert len([r for r in caplog.records if "late line" in r.getMessage()]) == 4
+    assert_no_secret_leak([alpha, beta], out, err, caplog.text, [r.getMessage() for r in caplog.records])
