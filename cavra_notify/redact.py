@@ -136,8 +136,8 @@ def _mask(state: _State, value: str) -> str:
     out: list[str] = []
     done = 0
     for match in state.pattern.finditer(value):
-        start, end = match.span()
-        if start < done:
+        start, end = max(match.start(), done), match.end()
+        if end <= done:  # inside what an earlier base64 match already widened to
             continue
         if state.forms[match.group(0)]:  # a base64 core: its neighbours hold secret bits too
             while start > done and match.start() - start < 3 and value[start - 1] in _B64_CHARS:

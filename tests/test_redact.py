@@ -153,3 +153,11 @@ def test_logging_filter_scrubs_message_args_and_exception_text() -> None:
     assert secret not in text
     assert "token [REDACTED] rejected by https://api.example.invalid/[REDACTED]" in text
     assert "RuntimeError: SDK echo: [REDACTED]" in text
+
+
+def test_a_secret_right_after_a_widened_base64_match_is_still_masked() -> None:
+    first, second = canary("a-"), canary("b-")
+    blob = base64.b64encode(("u:" + first).encode()).decode()  # 42 bytes: no padding, widening eats on
+    assert not blob.endswith("=")
+    out = Redactor([first, second]).text(blob + second + " end")
+    assert second[3:] not in out and first not in out and out.endswith(" end")
