@@ -9,6 +9,8 @@ import uuid
 from urllib.parse import quote, quote_plus
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from cavra_notify.redact import MASK, RedactingFilter, Redactor, redact_url
 
@@ -161,3 +163,17 @@ def test_a_secret_right_after_a_widened_base64_match_is_still_masked() -> None:
     assert not blob.endswith("=")
     out = Redactor([first, second]).text(blob + second + " end")
     assert second[3:] not in out and first not in out and out.endswith(" end")
+
+
+@settings(max_examples=300, deadline=None)
+@given(secret=st.text(st.characters(exclude_categories=("Cs",)), min_size=8, max_size=40),
+       before=st.binary(max_size=7), after=st.binary(max_size=7), around=st.text(max_size=12))
+def test_no_encoding_of_a_secret_survives(secret: str, before: bytes, after: bytes, around: str) -> None:
+    assume(secret not in MASK and MASK not in secret and secret.strip())
+    raw = secret.encode()
+    redactor = Redactor([secret])
+    for encoded in (secret, quote(secret, safe=""), quote_plus(secret), raw.hex(), json.dumps(secret)[1:-1],
+                    base64.b64encode(before + raw + after).decode(),
+                    base64.urlsafe_b64encode(before + raw + after).decode()):
+        out = redactor.scrub(around + " " + encoded + " " + around)
+        assert secret not in out and (encoded not in out or not encoded.strip())
