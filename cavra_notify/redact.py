@@ -315,10 +315,12 @@ def reset_process_redactor() -> None:
 
 
 class SecretLogFilter(logging.Filter):
-    """For plugins: scrub the secrets of the deliveries in progress from their SDKs' log records.
+    """For plugins: scrub the secrets of the calls in progress from their SDKs' log records.
 
-    SDKs log request URLs (a webhook URL is itself a secret) and response details. A plugin installs
-    one filter on its SDK loggers with :func:`install_log_filter` and wraps each call in
+    Inside cavra every log record already passes through the process redactor (see
+    :func:`install_log_hook`), seeded with every secret of the connector config. This filter also
+    covers a plugin driven without a config (the test kit calls ``deliver`` directly): the plugin
+    installs one on its SDK loggers with :func:`install_log_filter` and wraps each call in
     ``with log_filter.active(secrets):``.
     """
 
