@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, InputError
 from .jsonfile import json_path, parse_json, read_bytes
-from .redact import seed
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -116,6 +115,8 @@ def _seed(raw: RawConfig) -> None:
     soon as a plugin registry is at hand (:func:`seed_secret_fields`), before any plugin sees them.
     A reference that cannot be resolved is left to validation, which reports it.
     """
+    from .redact import seed  # here, not at the top: commands without a config never load it
+
     secrets: list[str] = []
     urls: list[str] = []
 
@@ -149,6 +150,7 @@ def _seed(raw: RawConfig) -> None:
 def seed_secret_fields(raw: RawConfig, registry: Registry) -> None:
     """Seed the literal values of every connector's secret fields (by its installed plugin's model)."""
     from .provider import secret_field_names
+    from .redact import seed
 
     secrets: list[str] = []
     for name, entry in raw.connectors.items():
@@ -163,6 +165,7 @@ def validate_connector(raw: RawConfig, name: str, registry: Registry) -> Connect
     from pydantic import ValidationError
 
     from .provider import secret_field_names
+    from .redact import seed
 
     where = f"connector {name!r}"
     seed_secret_fields(raw, registry)

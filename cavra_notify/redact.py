@@ -136,8 +136,8 @@ def _mask(state: _State, value: str) -> str:
     out: list[str] = []
     done = 0
     for match in state.pattern.finditer(value):
-        start, end = match.span()
-        if start < done:
+        start, end = max(match.start(), done), match.end()
+        if end <= done:  # inside what an earlier base64 match already widened to
             continue
         if state.forms[match.group(0)]:  # a base64 core: its neighbours hold secret bits too
             while start > done and match.start() - start < 3 and value[start - 1] in _B64_CHARS:
@@ -227,7 +227,10 @@ def scrub_record(record: logging.LogRecord, redactor: Redactor) -> None:
         message = record.getMessage()
     except Exception:  # bad arguments: never let the logging call raise, never print them raw
         message = f"{record.msg!s} (log arguments could not be formatted)"
-    record.msg, record.args = printable(redactor.text(message)), None
+        record.args = None
+    clean = printable(redactor.text(message))
+    if clean != message:
+        record.msg, record.args = _clean_parts(record, clean, redactor) or (clean, None)
     if record.exc_info and not record.exc_text:
         record.exc_text = logging.Formatter().formatException(record.exc_info)
     record.exc_info = None
@@ -235,6 +238,20 @@ def scrub_record(record: logging.LogRecord, redactor: Redactor) -> None:
         record.exc_text = printable(redactor.text(record.exc_text))
     if record.stack_info:
         record.stack_info = printable(redactor.text(record.stack_info))
+
+
+def _clean_parts(record: logging.LogRecord, clean: str, redactor: Redactor) -> tuple[str, Any] | None:
+    """The record's format string and arguments cleaned one by one, when that gives the same message
+    (formatters such as uvicorn's access log read ``args``); ``None`` when it does not."""
+    if not isinstance(record.msg, str) or not isinstance(record.args, tuple):
+        return None
+    msg = printable(redactor.text(record.msg))
+    args = tuple(printable(redactor.text(a)) if isinstance(a, str) else a for a in record.args)
+    try:
+        same = (msg % args if args else msg) == clean
+    except Exception:
+        return None
+    return (msg, args) if same else None
 
 
 class RedactingFilter(logging.Filter):
@@ -298,10 +315,12 @@ def reset_process_redactor() -> None:
 
 
 class SecretLogFilter(logging.Filter):
-    """For plugins: scrub the secrets of the deliveries in progress from their SDKs' log records.
+    """For plugins: scrub the secrets of the calls in progress from their SDKs' log records.
 
-    SDKs log request URLs (a webhook URL is itself a secret) and response details. A plugin installs
-    one filter on its SDK loggers with :func:`install_log_filter` and wraps each call in
+    Inside cavra every log record already passes through the process redactor (see
+    :func:`install_log_hook`), seeded with every secret of the connector config. This filter also
+    covers a plugin driven without a config (the test kit calls ``deliver`` directly): the plugin
+    installs one on its SDK loggers with :func:`install_log_filter` and wraps each call in
     ``with log_filter.active(secrets):``.
     """
 

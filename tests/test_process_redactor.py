@@ -163,3 +163,156 @@ def test_one_redactor_for_the_whole_process(tmp_path: Path) -> None:
     read_config(write(tmp_path / "b.json", {"connectors": {}, "api": {"token": second}}))
     assert process_redactor() is before
     assert second not in process_redactor().scrub(f"token {second}")
+
+
+class Collect(logging.Handler):
+    """A handler of the application's own, on a non-propagating logger: no root handler involved."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+def test_urllib3_debug_lines_never_show_a_configured_urls_path_or_query(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import urllib3
+
+    from cavra_notify.connectors import read_config
+    from cavra_notify.testkit import FakeReceiver
+
+    token, sig = canary("hook-"), canary("sig-")
+    sdk_log, collect = logging.getLogger("urllib3"), Collect()
+    monkeypatch.setattr(sdk_log, "propagate", False)
+    monkeypatch.setattr(sdk_log, "level", logging.DEBUG)
+    sdk_log.addHandler(collect)
+    try:
+        with FakeReceiver() as receiver:
+            url = f"{receiver.url}/hooks/{token}?sig={sig}"
+            read_config(write(tmp_path / "connectors.json", {"connectors": {"hook": {"provider": "webhook",
+                                                                                     "url": url}}}))
+            with urllib3.PoolManager() as pool:
+                assert pool.request("POST", url, body=b"{}").status == 200
+            assert receiver.requests[0].path.startswith(f"/hooks/{token}")  # the real URL was used
+    finally:
+        sdk_log.removeHandler(collect)
+    posted = [line for line in collect.lines if '"POST ' in line]
+    assert posted and all("[REDACTED]" in line for line in posted)
+    assert_no_secret_leak([token, sig], *collect.lines)
+
+
+def test_a_plugins_import_error_text_passes_through_the_redactor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 caplog: pytest.LogCaptureFixture,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib import metadata
+
+    from cavra_notify import plugins
+
+    secret = canary("toy-")
+    monkeypatch.setenv(BETA_VAR, secret)
+    (tmp_path / "toy_refuses_to_import.py").write_text(
+        f"import os\nraise RuntimeError('cannot start: token ' + os.environ[{BETA_VAR!r}] + ' rejected')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    entry_point = metadata.EntryPoint("toy", "toy_refuses_to_import", plugins.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(plugins.metadata, "entry_points", lambda group: [entry_point])
+    reset_registry(None)
+    schedule = json.loads((ROOT / "examples" / "schedule.json").read_text())
+    schedule.update(notification_providers=["toy"], owner_routes={})
+    config = write(tmp_path / "connectors.json", {"connectors": {"toy": {"token": {"env": BETA_VAR}}}})
+    try:
+        code = main(["runtime", "go-rollback-drill-notification-deliver", "--mode", "promoted",
+                     "--rollback-drill-schedule-path", write(tmp_path / "schedule.json", schedule),
+                     "--rollback-drill-history-path", str(ROOT / "examples" / "history.json"),
+                     "--connector-config", config, "--evidence-db", str(tmp_path / "evidence.db"),
+                     "--now", "2026-12-20T00:00:00Z", "--json"])
+    finally:
+        reset_registry(None)
+    out, err = capsys.readouterr()
+    assert code == 2 and "provider plugin 'toy' is not installed" in err
+    assert any("failed to import" in r.getMessage() for r in caplog.records)
+    assert_no_secret_leak([secret], out, err, caplog.text, [r.getMessage() for r in caplog.records])
+
+
+def test_formatters_that_read_the_arguments_keep_working(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn's access log formats from ``record.args``: a scrubbed record keeps its arguments."""
+    from uvicorn.logging import AccessFormatter
+
+    from cavra_notify.redact import seed
+
+    secret = canary("path-")
+    seed([secret])
+    access, collect = logging.getLogger("uvicorn.access"), Collect()
+    collect.setFormatter(AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=False))
+    monkeypatch.setattr(access, "propagate", False)
+    monkeypatch.setattr(access, "level", logging.INFO)
+    access.addHandler(collect)
+    try:
+        for path in (f"/runtime/x?token={secret}", "/healthz"):
+            access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", path, "1.1", 200)
+    finally:
+        access.removeHandler(collect)
+    assert collect.lines == ['127.0.0.1:5000 - "GET /runtime/x?token=[REDACTED] HTTP/1.1" 200 OK',
+                             '127.0.0.1:5000 - "GET /healthz HTTP/1.1" 200 OK']
+
+
+class LateLines:
+    """Each connector's plugin logs its token once more when the other connector's delivery starts."""
+
+    def __init__(self) -> None:
+        self.started = {"alpha": threading.Event(), "beta": threading.Event()}
+        self.late: list[threading.Thread] = []
+
+    def deliver(self, request: DeliveryRequest) -> Receipt:
+        token = request.settings.token.get_secret_value()
+        me = request.connector_name
+        other = "beta" if me == "alpha" else "alpha"
+        self.started[me].set()
+        log.warning("%s: sending with %s", me, token)
+
+        def late() -> None:
+            self.started[other].wait(WAIT)
+            log.warning("%s: late line for %s", me, token)
+
+        thread = threading.Thread(target=late, daemon=True)
+        thread.start()
+        self.late.append(thread)
+        return Receipt(200)
+
+
+def test_a_sweep_whose_plugin_logs_late_leaks_no_canary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        caplog: pytest.LogCaptureFixture,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    caplog.set_level(logging.DEBUG)
+    state = LateLines()
+
+    @hookimpl
+    def cavra_register_providers(register: Callable[[Provider], None]) -> None:
+        register(Provider("chatty", ChattySettings, state.deliver))
+
+    registry = Registry()
+    registry.add(types.SimpleNamespace(cavra_register_providers=cavra_register_providers), PluginInfo("chatty"))
+    reset_registry(registry)
+    alpha, beta = canary("alpha-"), canary("beta-")
+    monkeypatch.setenv(BETA_VAR, beta)
+    folder = tmp_path / "schedules"
+    folder.mkdir()
+    for name in ("alpha", "beta"):
+        schedule = json.loads((ROOT / "examples" / "schedule.json").read_text())
+        schedule.update(schedule_id=f"sched_{name}", notification_providers=[name], owner_routes={})
+        write(folder / f"{name}.json", schedule)
+    config = write(tmp_path / "connectors.json", {"connectors": {
+        "alpha": {"provider": "chatty", "token": alpha}, "beta": {"provider": "chatty", "token": {"env": BETA_VAR}}}})
+    try:
+        code = main(["runtime", "go-rollback-drill-sweep", "--schedules", str(folder), "--connector-config", config,
+                     "--evidence-db", str(tmp_path / "evidence.db"), "--now", "2026-12-20T00:00:00Z", "--json"])
+        for thread in state.late:
+            thread.join(WAIT)
+    finally:
+        reset_registry(None)
+    out, err = capsys.readouterr()
+    assert code == 0 and [row["delivered"] for row in json.loads(out)["schedules"]] == [2, 2]
+    assert len([r for r in caplog.records if "late line" in r.getMessage()]) == 4
+    assert_no_secret_leak([alpha, beta], out, err, caplog.text, [r.getMessage() for r in caplog.records])

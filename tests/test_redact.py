@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import uuid
 from urllib.parse import quote, quote_plus
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from cavra_notify.redact import MASK, RedactingFilter, Redactor, redact_url
 
@@ -61,15 +64,34 @@ def test_secrets_are_scrubbed_in_every_encoding(encode: object) -> None:
     assert MASK in out and out.startswith("the SDK said: invalid credential <")
 
 
-@pytest.mark.parametrize("prefix", ["u:", "us:", "use:", "cavra-bot@example.invalid:"])
-def test_base64_of_a_value_containing_the_secret_is_scrubbed(prefix: str) -> None:
+@pytest.mark.parametrize("suffix", ["", "!", "!?", "!?#"])
+@pytest.mark.parametrize("prefix", ["", "u:", "us:", "use:", "cavra-bot@example.invalid:"])
+@pytest.mark.parametrize("encode", [base64.b64encode, base64.urlsafe_b64encode], ids=["std", "urlsafe"])
+def test_base64_of_a_value_containing_the_secret_leaves_no_secret_bits(prefix: str, suffix: str,
+                                                                       encode: object) -> None:
     secret = canary()
-    blob = base64.b64encode((prefix + secret + "!").encode()).decode()
-    out = Redactor([secret]).text("sent credentials " + blob)
-    assert MASK in out
-    visible = out.split(MASK)
-    assert all(len(part) < 12 for part in visible[1:]), "only a few boundary characters may remain"
-    assert base64.b64encode(secret.encode()).decode()[:12] not in out
+    blob = encode((prefix + secret + suffix).encode()).decode()  # type: ignore[operator]
+    out = Redactor([secret]).text("sent credentials " + blob + " (rejected)")
+    head, tail = out.removeprefix("sent credentials ").removesuffix(" (rejected)").split(MASK)
+    assert blob.startswith(head) and blob.endswith(tail)
+    first_secret_bit, after_secret_bit = 8 * len(prefix), 8 * len(prefix + secret)
+    assert 6 * len(head) <= first_secret_bit, "a character before the mask carries secret bits"
+    assert 6 * (len(blob) - len(tail)) >= after_secret_bit or not tail.strip("="), \
+        "a character after the mask carries secret bits"
+
+
+def test_hex_and_json_escaped_secrets_are_scrubbed() -> None:
+    secret = canary('q"\\é-')
+    redactor = Redactor([secret])
+    for encoded in (secret.encode().hex(), secret.encode().hex().upper(), json.dumps({"s": secret}),
+                    json.dumps({"s": secret}, ensure_ascii=False)):
+        out = redactor.scrub("value " + encoded)
+        assert MASK in out and secret.encode().hex() not in out.lower() and secret not in out
+        assert canary_core(secret) not in out
+
+
+def canary_core(secret: str) -> str:
+    return secret[secret.index("canary"):]
 
 
 def test_plus_encoded_secret_is_scrubbed() -> None:
@@ -133,3 +155,25 @@ def test_logging_filter_scrubs_message_args_and_exception_text() -> None:
     assert secret not in text
     assert "token [REDACTED] rejected by https://api.example.invalid/[REDACTED]" in text
     assert "RuntimeError: SDK echo: [REDACTED]" in text
+
+
+def test_a_secret_right_after_a_widened_base64_match_is_still_masked() -> None:
+    first, second = canary("a-"), canary("b-")
+    blob = base64.b64encode(("u:" + first).encode()).decode()  # 42 bytes: no padding, widening eats on
+    assert not blob.endswith("=")
+    out = Redactor([first, second]).text(blob + second + " end")
+    assert second[3:] not in out and first not in out and out.endswith(" end")
+
+
+@settings(max_examples=300, deadline=None)
+@given(secret=st.text(st.characters(exclude_categories=("Cs",)), min_size=8, max_size=40),
+       before=st.binary(max_size=7), after=st.binary(max_size=7), around=st.text(max_size=12))
+def test_no_encoding_of_a_secret_survives(secret: str, before: bytes, after: bytes, around: str) -> None:
+    assume(secret not in MASK and MASK not in secret and secret.strip())
+    raw = secret.encode()
+    redactor = Redactor([secret])
+    for encoded in (secret, quote(secret, safe=""), quote_plus(secret), raw.hex(), json.dumps(secret)[1:-1],
+                    base64.b64encode(before + raw + after).decode(),
+                    base64.urlsafe_b64encode(before + raw + after).decode()):
+        out = redactor.scrub(around + " " + encoded + " " + around)
+        assert secret not in out and (encoded not in out or not encoded.strip())

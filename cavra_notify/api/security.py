@@ -12,6 +12,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -56,6 +57,27 @@ class Auth:
         return None
 
 
+def browser_problem(headers: dict[str, str]) -> tuple[int, str] | None:
+    """Without a token, a web page the operator visits could post to a loopback server: a cross-site
+    form or ``fetch`` sends ``text/plain`` (or no type) without a CORS preflight. So unauthenticated
+    mutating requests must be ``application/json`` (which a foreign page cannot send without a
+    preflight this server never answers) and must not come from a foreign ``Origin`` (which also
+    stops a DNS-rebinding page: its origin is its own host name, not a loopback address)."""
+    media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not (media_type.startswith("application/") and
+                                                 media_type.endswith("+json")):
+        return 415, "mutating requests need Content-Type: application/json"
+    origin = headers.get("origin")
+    if origin is not None:
+        try:
+            host = urlsplit(origin).hostname
+        except ValueError:
+            host = None
+        if not is_loopback(host):
+            return 403, "cross-origin request refused: without an API token only loopback origins may post"
+    return None
+
+
 async def send_error(send: Send, status: int, error: str, detail: Any = None,
                      headers: list[tuple[bytes, bytes]] | None = None) -> None:
     body = json.dumps({"error": error, "detail": detail}).encode()
@@ -79,6 +101,8 @@ class RequestGuard:
         if scope["method"] not in SAFE_METHODS:
             client = scope.get("client")
             problem = self.auth.problem(headers.get("authorization"), client[0] if client else None)
+            if problem is None and self.auth.token is None:
+                problem = browser_problem(headers)
             if problem is not None:
                 extra = [(b"www-authenticate", b"Bearer")] if problem[0] == 401 else []
                 await send_error(send, problem[0], problem[1], headers=extra)

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ..redact import printable, process_redactor
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # as redact.printable; newlines and tabs stay
 
 
 def scrub(text: str) -> str:
     """What may reach the terminal: the process redactor's secrets masked, control characters
-    (ANSI escapes) made visible."""
-    return printable(process_redactor().scrub(text))
+    (ANSI escapes) written as ``\\xNN``.
+
+    Nothing can be seeded before the redactor's module is loaded (reading the connector config loads
+    it), so a read-only command without a config never imports it: that keeps its start-up fast.
+    """
+    redact = sys.modules.get("cavra_notify.redact")
+    if redact is not None:
+        text = redact.process_redactor().scrub(text)
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def emit(text: str) -> None:
