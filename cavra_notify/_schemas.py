@@ -11,7 +11,10 @@ from .models import (
     OwnerRoute,
     RoutingPolicy,
     _Window,
+    each_once,
     post_init,
+    timestamp_text,
+    timestamp_years,
 )
 
 PYDANTIC_CORE_VERSION = '2.50.5'
@@ -28,9 +31,17 @@ MODELS: list[dict[str, Any]] = [
                 'executed_at': {
                     'type': 'model-field',
                     'schema': {
-                        'type': 'datetime',
-                        'microseconds_precision': 'truncate',
-                        'tz_constraint': 'aware',
+                        'type': 'function-after',
+                        'function': {'type': 'no-info', 'function': timestamp_years},
+                        'schema': {
+                            'type': 'function-before',
+                            'function': {'type': 'no-info', 'function': timestamp_text},
+                            'schema': {
+                                'type': 'datetime',
+                                'microseconds_precision': 'truncate',
+                                'tz_constraint': 'aware',
+                            },
+                        },
                     },
                 },
                 'actor': {
@@ -69,7 +80,7 @@ MODELS: list[dict[str, Any]] = [
                     'type': 'model-field',
                     'schema': {
                         'type': 'default',
-                        'schema': {'type': 'nullable', 'schema': {'type': 'bool'}},
+                        'schema': {'type': 'nullable', 'schema': {'type': 'bool', 'strict': True}},
                         'default': None,
                     },
                 },
@@ -77,7 +88,16 @@ MODELS: list[dict[str, Any]] = [
                     'type': 'model-field',
                     'schema': {
                         'type': 'default',
-                        'schema': {'type': 'nullable', 'schema': {'type': 'float'}},
+                        'schema': {
+                            'type': 'nullable',
+                            'schema': {
+                                'type': 'float',
+                                'strict': True,
+                                'allow_inf_nan': False,
+                                'ge': -525600,
+                                'le': 525600,
+                            },
+                        },
                         'default': None,
                     },
                 },
@@ -85,7 +105,16 @@ MODELS: list[dict[str, Any]] = [
                     'type': 'model-field',
                     'schema': {
                         'type': 'default',
-                        'schema': {'type': 'nullable', 'schema': {'type': 'float'}},
+                        'schema': {
+                            'type': 'nullable',
+                            'schema': {
+                                'type': 'float',
+                                'strict': True,
+                                'allow_inf_nan': False,
+                                'ge': -525600,
+                                'le': 525600,
+                            },
+                        },
                         'default': None,
                     },
                 },
@@ -101,7 +130,7 @@ MODELS: list[dict[str, Any]] = [
                     'type': 'model-field',
                     'schema': {
                         'type': 'default',
-                        'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
+                        'schema': {'type': 'list', 'items_schema': {'type': 'str'}, 'max_length': 1000},
                         'default_factory': list,
                         'default_factory_takes_data': False,
                     },
@@ -138,6 +167,7 @@ MODELS: list[dict[str, Any]] = [
                         'schema': {
                             'type': 'list',
                             'items_schema': {'type': 'definition-ref', 'schema_ref': 'Drill'},
+                            'max_length': 10000,
                         },
                         'default_factory': list,
                         'default_factory_takes_data': False,
@@ -150,129 +180,162 @@ MODELS: list[dict[str, Any]] = [
         'ref': 'DrillHistory',
     },
     {
-        'type': 'model',
-        'cls': DrillSchedule,
-        'config': {'extra_fields_behavior': 'allow', 'title': 'DrillSchedule'},
+        'type': 'function-after',
+        'function': {'type': 'no-info', 'function': post_init},
         'schema': {
-            'type': 'model-fields',
-            'fields': {
-                'owner_routes': {
-                    'type': 'model-field',
-                    'schema': {
-                        'type': 'default',
+            'type': 'model',
+            'cls': DrillSchedule,
+            'config': {'extra_fields_behavior': 'allow', 'title': 'DrillSchedule'},
+            'schema': {
+                'type': 'model-fields',
+                'fields': {
+                    'owner_routes': {
+                        'type': 'model-field',
                         'schema': {
-                            'type': 'nullable',
+                            'type': 'default',
                             'schema': {
-                                'type': 'dict',
-                                'keys_schema': {'type': 'str'},
-                                'values_schema': {'type': 'definition-ref', 'schema_ref': 'OwnerRoute'},
+                                'type': 'nullable',
+                                'schema': {
+                                    'type': 'dict',
+                                    'keys_schema': {'type': 'str'},
+                                    'values_schema': {'type': 'definition-ref', 'schema_ref': 'OwnerRoute'},
+                                    'max_length': 1000,
+                                },
                             },
+                            'default': None,
                         },
-                        'default': None,
                     },
-                },
-                'maintenance_windows': {
-                    'type': 'model-field',
-                    'schema': {
-                        'type': 'default',
+                    'maintenance_windows': {
+                        'type': 'model-field',
                         'schema': {
-                            'type': 'nullable',
+                            'type': 'default',
                             'schema': {
-                                'type': 'list',
-                                'items_schema': {'type': 'definition-ref', 'schema_ref': 'MaintenanceWindow'},
+                                'type': 'nullable',
+                                'schema': {
+                                    'type': 'list',
+                                    'items_schema': {'type': 'definition-ref', 'schema_ref': 'MaintenanceWindow'},
+                                    'max_length': 1000,
+                                },
                             },
+                            'default': None,
                         },
-                        'default': None,
                     },
-                },
-                'owner_calendars': {
-                    'type': 'model-field',
-                    'schema': {
-                        'type': 'default',
+                    'owner_calendars': {
+                        'type': 'model-field',
                         'schema': {
-                            'type': 'nullable',
+                            'type': 'default',
                             'schema': {
-                                'type': 'dict',
-                                'keys_schema': {'type': 'str'},
-                                'values_schema': {'type': 'definition-ref', 'schema_ref': 'OwnerCalendar'},
+                                'type': 'nullable',
+                                'schema': {
+                                    'type': 'dict',
+                                    'keys_schema': {'type': 'str'},
+                                    'values_schema': {'type': 'definition-ref', 'schema_ref': 'OwnerCalendar'},
+                                    'max_length': 1000,
+                                },
                             },
+                            'default': None,
                         },
-                        'default': None,
                     },
-                },
-                'schema_version': {
-                    'type': 'model-field',
-                    'schema': {'type': 'literal', 'expected': ['cavra.go-backend-rollback-drill-schedule.v1']},
-                },
-                'schedule_id': {'type': 'model-field', 'schema': {'type': 'str', 'min_length': 1}},
-                'environment': {
-                    'type': 'model-field',
-                    'schema': {
-                        'type': 'default',
-                        'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                        'default': None,
-                    },
-                },
-                'status': {
-                    'type': 'model-field',
-                    'schema': {
-                        'type': 'default',
-                        'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                        'default': None,
-                    },
-                },
-                'interval_days': {
-                    'type': 'model-field',
-                    'schema': {
-                        'type': 'default',
-                        'schema': {'type': 'nullable', 'schema': {'type': 'int'}},
-                        'default': None,
-                    },
-                },
-                'next_due_at': {
-                    'type': 'model-field',
-                    'schema': {
-                        'type': 'default',
+                    'schema_version': {
+                        'type': 'model-field',
                         'schema': {
-                            'type': 'nullable',
-                            'schema': {
-                                'type': 'datetime',
-                                'microseconds_precision': 'truncate',
-                                'tz_constraint': 'aware',
-                            },
+                            'type': 'literal',
+                            'expected': ['cavra.go-backend-rollback-drill-schedule.v1'],
                         },
-                        'default': None,
+                    },
+                    'schedule_id': {'type': 'model-field', 'schema': {'type': 'str', 'min_length': 1}},
+                    'environment': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
+                            'default': None,
+                        },
+                    },
+                    'status': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
+                            'default': None,
+                        },
+                    },
+                    'interval_days': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {
+                                'type': 'nullable',
+                                'schema': {'type': 'int', 'strict': True, 'ge': -36500, 'le': 36500},
+                            },
+                            'default': None,
+                        },
+                    },
+                    'next_due_at': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {
+                                'type': 'nullable',
+                                'schema': {
+                                    'type': 'function-after',
+                                    'function': {'type': 'no-info', 'function': timestamp_years},
+                                    'schema': {
+                                        'type': 'function-before',
+                                        'function': {'type': 'no-info', 'function': timestamp_text},
+                                        'schema': {
+                                            'type': 'datetime',
+                                            'microseconds_precision': 'truncate',
+                                            'tz_constraint': 'aware',
+                                        },
+                                    },
+                                },
+                            },
+                            'default': None,
+                        },
+                    },
+                    'owners': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {
+                                'type': 'function-after',
+                                'function': {'type': 'no-info', 'function': each_once},
+                                'schema': {
+                                    'type': 'list',
+                                    'items_schema': {'type': 'str'},
+                                    'max_length': 1000,
+                                },
+                            },
+                            'default_factory': list,
+                            'default_factory_takes_data': False,
+                        },
+                    },
+                    'notification_providers': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {
+                                'type': 'function-after',
+                                'function': {'type': 'no-info', 'function': each_once},
+                                'schema': {'type': 'list', 'items_schema': {'type': 'str'}, 'max_length': 100},
+                            },
+                            'default_factory': list,
+                            'default_factory_takes_data': False,
+                        },
+                    },
+                    'runbook_ref': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
+                            'default': None,
+                        },
                     },
                 },
-                'owners': {
-                    'type': 'model-field',
-                    'schema': {
-                        'type': 'default',
-                        'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
-                        'default_factory': list,
-                        'default_factory_takes_data': False,
-                    },
-                },
-                'notification_providers': {
-                    'type': 'model-field',
-                    'schema': {
-                        'type': 'default',
-                        'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
-                        'default_factory': list,
-                        'default_factory_takes_data': False,
-                    },
-                },
-                'runbook_ref': {
-                    'type': 'model-field',
-                    'schema': {
-                        'type': 'default',
-                        'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                        'default': None,
-                    },
-                },
+                'model_name': 'DrillSchedule',
+                'extra_behavior': 'allow',
             },
-            'model_name': 'DrillSchedule',
-            'extra_behavior': 'allow',
         },
         'ref': 'DrillSchedule',
     },
@@ -289,17 +352,33 @@ MODELS: list[dict[str, Any]] = [
                     'start_at': {
                         'type': 'model-field',
                         'schema': {
-                            'type': 'datetime',
-                            'microseconds_precision': 'truncate',
-                            'tz_constraint': 'aware',
+                            'type': 'function-after',
+                            'function': {'type': 'no-info', 'function': timestamp_years},
+                            'schema': {
+                                'type': 'function-before',
+                                'function': {'type': 'no-info', 'function': timestamp_text},
+                                'schema': {
+                                    'type': 'datetime',
+                                    'microseconds_precision': 'truncate',
+                                    'tz_constraint': 'aware',
+                                },
+                            },
                         },
                     },
                     'end_at': {
                         'type': 'model-field',
                         'schema': {
-                            'type': 'datetime',
-                            'microseconds_precision': 'truncate',
-                            'tz_constraint': 'aware',
+                            'type': 'function-after',
+                            'function': {'type': 'no-info', 'function': timestamp_years},
+                            'schema': {
+                                'type': 'function-before',
+                                'function': {'type': 'no-info', 'function': timestamp_text},
+                                'schema': {
+                                    'type': 'datetime',
+                                    'microseconds_precision': 'truncate',
+                                    'tz_constraint': 'aware',
+                                },
+                            },
                         },
                     },
                     'reason': {
@@ -317,7 +396,11 @@ MODELS: list[dict[str, Any]] = [
                             'type': 'default',
                             'schema': {
                                 'type': 'nullable',
-                                'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
+                                'schema': {
+                                    'type': 'list',
+                                    'items_schema': {'type': 'str'},
+                                    'max_length': 1000,
+                                },
                             },
                             'default': None,
                         },
@@ -328,7 +411,11 @@ MODELS: list[dict[str, Any]] = [
                             'type': 'default',
                             'schema': {
                                 'type': 'nullable',
-                                'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
+                                'schema': {
+                                    'type': 'list',
+                                    'items_schema': {'type': 'str'},
+                                    'max_length': 1000,
+                                },
                             },
                             'default': None,
                         },
@@ -339,7 +426,11 @@ MODELS: list[dict[str, Any]] = [
                             'type': 'default',
                             'schema': {
                                 'type': 'nullable',
-                                'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
+                                'schema': {
+                                    'type': 'list',
+                                    'items_schema': {'type': 'str'},
+                                    'max_length': 1000,
+                                },
                             },
                             'default': None,
                         },
@@ -365,6 +456,7 @@ MODELS: list[dict[str, Any]] = [
                         'schema': {
                             'type': 'list',
                             'items_schema': {'type': 'definition-ref', 'schema_ref': '_Window'},
+                            'max_length': 1000,
                         },
                         'default_factory': list,
                         'default_factory_takes_data': False,
@@ -389,7 +481,11 @@ MODELS: list[dict[str, Any]] = [
                         'type': 'default',
                         'schema': {
                             'type': 'nullable',
-                            'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
+                            'schema': {
+                                'type': 'function-after',
+                                'function': {'type': 'no-info', 'function': each_once},
+                                'schema': {'type': 'list', 'items_schema': {'type': 'str'}, 'max_length': 100},
+                            },
                         },
                         'default': None,
                     },
@@ -398,7 +494,10 @@ MODELS: list[dict[str, Any]] = [
                     'type': 'model-field',
                     'schema': {
                         'type': 'default',
-                        'schema': {'type': 'nullable', 'schema': {'type': 'int', 'gt': 0}},
+                        'schema': {
+                            'type': 'nullable',
+                            'schema': {'type': 'int', 'strict': True, 'gt': 0, 'le': 525600},
+                        },
                         'default': None,
                     },
                 },
@@ -419,7 +518,7 @@ MODELS: list[dict[str, Any]] = [
     {
         'type': 'model',
         'cls': RoutingPolicy,
-        'config': {'extra_fields_behavior': 'allow', 'title': 'RoutingPolicy'},
+        'config': {'extra_fields_behavior': 'forbid', 'title': 'RoutingPolicy'},
         'schema': {
             'type': 'model-fields',
             'fields': {
@@ -433,6 +532,7 @@ MODELS: list[dict[str, Any]] = [
                                 'type': 'dict',
                                 'keys_schema': {'type': 'str'},
                                 'values_schema': {'type': 'definition-ref', 'schema_ref': 'OwnerRoute'},
+                                'max_length': 1000,
                             },
                         },
                         'default': None,
@@ -447,6 +547,7 @@ MODELS: list[dict[str, Any]] = [
                             'schema': {
                                 'type': 'list',
                                 'items_schema': {'type': 'definition-ref', 'schema_ref': 'MaintenanceWindow'},
+                                'max_length': 1000,
                             },
                         },
                         'default': None,
@@ -462,6 +563,7 @@ MODELS: list[dict[str, Any]] = [
                                 'type': 'dict',
                                 'keys_schema': {'type': 'str'},
                                 'values_schema': {'type': 'definition-ref', 'schema_ref': 'OwnerCalendar'},
+                                'max_length': 1000,
                             },
                         },
                         'default': None,
@@ -485,7 +587,10 @@ MODELS: list[dict[str, Any]] = [
                     'type': 'model-field',
                     'schema': {
                         'type': 'default',
-                        'schema': {'type': 'nullable', 'schema': {'type': 'int', 'gt': 0}},
+                        'schema': {
+                            'type': 'nullable',
+                            'schema': {'type': 'int', 'strict': True, 'gt': 0, 'le': 525600},
+                        },
                         'default': None,
                     },
                 },
@@ -493,13 +598,16 @@ MODELS: list[dict[str, Any]] = [
                     'type': 'model-field',
                     'schema': {
                         'type': 'default',
-                        'schema': {'type': 'nullable', 'schema': {'type': 'int', 'gt': 0}},
+                        'schema': {
+                            'type': 'nullable',
+                            'schema': {'type': 'int', 'strict': True, 'gt': 0, 'le': 525600},
+                        },
                         'default': None,
                     },
                 },
             },
             'model_name': 'RoutingPolicy',
-            'extra_behavior': 'allow',
+            'extra_behavior': 'forbid',
         },
         'ref': 'RoutingPolicy',
     },
@@ -516,17 +624,33 @@ MODELS: list[dict[str, Any]] = [
                     'start_at': {
                         'type': 'model-field',
                         'schema': {
-                            'type': 'datetime',
-                            'microseconds_precision': 'truncate',
-                            'tz_constraint': 'aware',
+                            'type': 'function-after',
+                            'function': {'type': 'no-info', 'function': timestamp_years},
+                            'schema': {
+                                'type': 'function-before',
+                                'function': {'type': 'no-info', 'function': timestamp_text},
+                                'schema': {
+                                    'type': 'datetime',
+                                    'microseconds_precision': 'truncate',
+                                    'tz_constraint': 'aware',
+                                },
+                            },
                         },
                     },
                     'end_at': {
                         'type': 'model-field',
                         'schema': {
-                            'type': 'datetime',
-                            'microseconds_precision': 'truncate',
-                            'tz_constraint': 'aware',
+                            'type': 'function-after',
+                            'function': {'type': 'no-info', 'function': timestamp_years},
+                            'schema': {
+                                'type': 'function-before',
+                                'function': {'type': 'no-info', 'function': timestamp_text},
+                                'schema': {
+                                    'type': 'datetime',
+                                    'microseconds_precision': 'truncate',
+                                    'tz_constraint': 'aware',
+                                },
+                            },
                         },
                     },
                     'reason': {
