@@ -19,6 +19,8 @@ from .errors import InputError
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_INT_DIGITS = 20
+MAX_VALUES = 100_000
+"""The most JSON values (scalars, lists and objects) one document may hold: bounds the guard's work."""
 _INT_LIMIT = 10**MAX_INT_DIGITS
 
 
@@ -96,6 +98,8 @@ def parse_json(raw: bytes | str, where: str) -> Any:
         at = _path_of(document, parent)
         raise InputError(f"{where}: {json_path(at) if at is not None else '$'}: key number {index + 1} "
                          "repeats an earlier key of the same object (each key may appear once)")
+    if _too_many(document):
+        raise InputError(f"{where}: more than {MAX_VALUES} JSON values (the per-file limit)")
     if _SURROGATE_ESCAPE.search(text) or _SURROGATE.search(text):
         refused = value_problem(document)
         if refused is not None:
@@ -123,6 +127,21 @@ def _bounded_int(text: str) -> int:
         raise _NumberError(f"an integer of {len(text.lstrip('-'))} digits is longer than the "
                            f"{MAX_INT_DIGITS} digit limit")
     return int(text)
+
+
+def _too_many(document: Any) -> bool:
+    count, pending = 0, [document]
+    while pending:
+        node = pending.pop()
+        count += 1
+        if isinstance(node, dict):
+            count += len(node)
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+        if count + len(pending) > MAX_VALUES:
+            return True
+    return False
 
 
 def _path_of(node: Any, target: object, parts: tuple[int | str, ...] = ()) -> tuple[int | str, ...] | None:

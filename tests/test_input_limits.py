@@ -274,6 +274,18 @@ def test_counts_are_limited(write_json: Write, patch: dict[str, Any], words: str
     assert words in str(caught.value)
 
 
+def test_a_schedule_with_400k_owners_is_refused_before_the_guard_and_the_plan(
+        capsys: pytest.CaptureFixture[str], write_json: Write) -> None:
+    """It took 63 s and 8 GB (a 2-million-route plan); now one failed check naming the per-file limit."""
+    schedule = {**example("schedule.json"), "owners": [f"o{i}" for i in range(400_000)]}
+    code, out, _ = cli(capsys, "runtime", "go-rollback-drill-notification-plan", "--mode", "promoted", "--now",
+                       NOW_ISO, "--rollback-drill-schedule-path", write_json("s.json", schedule),
+                       "--rollback-drill-history-path", str(EX / "history.json"), "--json")
+    plan = json.loads(out)
+    assert plan["status"] == "needs_attention" and len(out) < 100_000
+    assert "more than 100000 JSON values (the per-file limit)" in out
+
+
 # --- issue 15 item 10: non-finite numbers -----------------------------------------------------------------------
 
 
