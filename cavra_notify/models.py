@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
 
 from .errors import InputError
 from .guard import findings
-from .jsonfile import json_path, read_json
+from .jsonfile import json_path, read_json, value_problem
 from .timeutil import MAX_MINUTES, MAX_SPAN_DAYS, year_problem
 
 if TYPE_CHECKING:
@@ -322,7 +322,11 @@ def load(path: str, label: str, model: type[M], deny_names: list[str] | None = N
 
 
 def parse(document: Any, label: str, model: type[M], deny_names: list[str] | None = None) -> M:
-    """Guard and validate an in-memory document (an API body's ``routing_policy``)."""
+    """Guard and validate an in-memory document (an API body's ``routing_policy``); what a file's parser
+    refuses (non-finite numbers, over-long integers, lone surrogates) is refused here too."""
+    refused = value_problem(document)
+    if refused is not None:
+        raise SchemaError(f"{label}: {json_path(refused[0])}: {refused[1]}")
     guard(document, label, deny_names or [])
     return validate(model, document, label)
 

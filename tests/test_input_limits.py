@@ -20,7 +20,12 @@ from cavra_notify.models import DrillHistory, DrillSchedule, RoutingPolicy, Sche
 from cavra_notify.settings import resolve
 from cavra_notify.timeutil import parse_aware
 
+from . import test_api
 from .conftest import NOW_ISO, ROOT
+from .test_api import Deployment, TestClient
+
+# The API's fixtures (a deployment with its store, config and receivers, and a client of it).
+api, dep, receivers, shared_receivers = test_api.api, test_api.dep, test_api.receivers, test_api.shared_receivers
 
 Write = Callable[[str, Any], str]
 EX = ROOT / "examples"
@@ -124,6 +129,22 @@ def test_a_repeated_json_key_is_an_error_naming_its_object(capsys: pytest.Captur
 def test_routing_policy_types_are_strict(write_json: Write) -> None:
     with pytest.raises(SchemaError, match=r"\$\.repeat_interval_minutes: Input should be a valid integer"):
         load(write_json("p.json", {"repeat_interval_minutes": "60"}), "routing policy", RoutingPolicy)
+
+
+@pytest.mark.parametrize(("policy", "fragment"), [
+    ({"customer_deny_list": ["Another Customer"]}, "$.customer_deny_list: unknown key"),
+    ({"acknowledgement_minutes": 1e12}, "$.acknowledgement_minutes: Input should be a valid integer"),
+    ({"repeat_interval_minutes": 10**15}, "$.repeat_interval_minutes: Input should be less than or equal to 525600"),
+    ({"maintenance_windows": [{"window_id": "w", "start_at": "2026-11-27T00:00:00Z",
+                               "end_at": "2026-11-28T00:00:00Z", "reason": "\ud800"}]},
+     "$.maintenance_windows[0].reason: holds a lone UTF-16 surrogate"),
+])
+def test_the_api_body_routing_policy_is_as_strict_as_the_file(dep: Deployment, api: TestClient, policy: Any,
+                                                              fragment: str) -> None:
+    response = api.post("/runtime/go-pilot/rollback-drill-notifications/plan",
+                        content=json.dumps({"routing_policy": policy, "force": True}),
+                        headers={**dep.auth, "content-type": "application/json"})
+    assert response.status_code == 400 and fragment in response.json()["error"]
 
 
 # --- issue 15 item 8: extreme but parseable values -------------------------------------------------------------
