@@ -9,7 +9,11 @@ from .models import (
     MaintenanceWindow,
     OwnerCalendar,
     OwnerRoute,
+    PolicyMaintenanceWindow,
+    PolicyOwnerCalendar,
+    PolicyOwnerRoute,
     RoutingPolicy,
+    _PolicyWindow,
     _Window,
     each_once,
     post_init,
@@ -516,6 +520,182 @@ MODELS: list[dict[str, Any]] = [
         'ref': 'OwnerRoute',
     },
     {
+        'type': 'function-after',
+        'function': {'type': 'no-info', 'function': post_init},
+        'schema': {
+            'type': 'model',
+            'cls': PolicyMaintenanceWindow,
+            'config': {'extra_fields_behavior': 'forbid', 'title': 'PolicyMaintenanceWindow'},
+            'schema': {
+                'type': 'model-fields',
+                'fields': {
+                    'start_at': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'function-after',
+                            'function': {'type': 'no-info', 'function': timestamp_years},
+                            'schema': {
+                                'type': 'function-before',
+                                'function': {'type': 'no-info', 'function': timestamp_text},
+                                'schema': {
+                                    'type': 'datetime',
+                                    'microseconds_precision': 'truncate',
+                                    'tz_constraint': 'aware',
+                                },
+                            },
+                        },
+                    },
+                    'end_at': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'function-after',
+                            'function': {'type': 'no-info', 'function': timestamp_years},
+                            'schema': {
+                                'type': 'function-before',
+                                'function': {'type': 'no-info', 'function': timestamp_text},
+                                'schema': {
+                                    'type': 'datetime',
+                                    'microseconds_precision': 'truncate',
+                                    'tz_constraint': 'aware',
+                                },
+                            },
+                        },
+                    },
+                    'reason': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
+                            'default': None,
+                        },
+                    },
+                    'window_id': {'type': 'model-field', 'schema': {'type': 'str'}},
+                    'owners': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {
+                                'type': 'nullable',
+                                'schema': {
+                                    'type': 'list',
+                                    'items_schema': {'type': 'str'},
+                                    'max_length': 1000,
+                                },
+                            },
+                            'default': None,
+                        },
+                    },
+                    'providers': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {
+                                'type': 'nullable',
+                                'schema': {
+                                    'type': 'list',
+                                    'items_schema': {'type': 'str'},
+                                    'max_length': 1000,
+                                },
+                            },
+                            'default': None,
+                        },
+                    },
+                    'schedule_ids': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {
+                                'type': 'nullable',
+                                'schema': {
+                                    'type': 'list',
+                                    'items_schema': {'type': 'str'},
+                                    'max_length': 1000,
+                                },
+                            },
+                            'default': None,
+                        },
+                    },
+                },
+                'model_name': 'PolicyMaintenanceWindow',
+                'extra_behavior': 'forbid',
+            },
+        },
+        'ref': 'PolicyMaintenanceWindow',
+    },
+    {
+        'type': 'model',
+        'cls': PolicyOwnerCalendar,
+        'config': {'extra_fields_behavior': 'forbid', 'title': 'PolicyOwnerCalendar'},
+        'schema': {
+            'type': 'model-fields',
+            'fields': {
+                'unavailable_windows': {
+                    'type': 'model-field',
+                    'schema': {
+                        'type': 'default',
+                        'schema': {
+                            'type': 'list',
+                            'items_schema': {'type': 'definition-ref', 'schema_ref': '_PolicyWindow'},
+                            'max_length': 1000,
+                        },
+                        'default_factory': list,
+                        'default_factory_takes_data': False,
+                    },
+                },
+            },
+            'model_name': 'PolicyOwnerCalendar',
+            'extra_behavior': 'forbid',
+        },
+        'ref': 'PolicyOwnerCalendar',
+    },
+    {
+        'type': 'model',
+        'cls': PolicyOwnerRoute,
+        'config': {'extra_fields_behavior': 'forbid', 'title': 'PolicyOwnerRoute'},
+        'schema': {
+            'type': 'model-fields',
+            'fields': {
+                'providers': {
+                    'type': 'model-field',
+                    'schema': {
+                        'type': 'default',
+                        'schema': {
+                            'type': 'nullable',
+                            'schema': {
+                                'type': 'function-after',
+                                'function': {'type': 'no-info', 'function': each_once},
+                                'schema': {'type': 'list', 'items_schema': {'type': 'str'}, 'max_length': 100},
+                            },
+                        },
+                        'default': None,
+                    },
+                },
+                'acknowledgement_minutes': {
+                    'type': 'model-field',
+                    'schema': {
+                        'type': 'default',
+                        'schema': {
+                            'type': 'nullable',
+                            'schema': {'type': 'int', 'strict': True, 'gt': 0, 'le': 525600},
+                        },
+                        'default': None,
+                    },
+                },
+                'escalation_owner': {
+                    'type': 'model-field',
+                    'schema': {
+                        'type': 'default',
+                        'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
+                        'default': None,
+                    },
+                },
+            },
+            'model_name': 'PolicyOwnerRoute',
+            'extra_behavior': 'forbid',
+        },
+        'ref': 'PolicyOwnerRoute',
+    },
+    {
         'type': 'model',
         'cls': RoutingPolicy,
         'config': {'extra_fields_behavior': 'forbid', 'title': 'RoutingPolicy'},
@@ -531,7 +711,7 @@ MODELS: list[dict[str, Any]] = [
                             'schema': {
                                 'type': 'dict',
                                 'keys_schema': {'type': 'str'},
-                                'values_schema': {'type': 'definition-ref', 'schema_ref': 'OwnerRoute'},
+                                'values_schema': {'type': 'definition-ref', 'schema_ref': 'PolicyOwnerRoute'},
                                 'max_length': 1000,
                             },
                         },
@@ -546,7 +726,7 @@ MODELS: list[dict[str, Any]] = [
                             'type': 'nullable',
                             'schema': {
                                 'type': 'list',
-                                'items_schema': {'type': 'definition-ref', 'schema_ref': 'MaintenanceWindow'},
+                                'items_schema': {'type': 'definition-ref', 'schema_ref': 'PolicyMaintenanceWindow'},
                                 'max_length': 1000,
                             },
                         },
@@ -562,7 +742,7 @@ MODELS: list[dict[str, Any]] = [
                             'schema': {
                                 'type': 'dict',
                                 'keys_schema': {'type': 'str'},
-                                'values_schema': {'type': 'definition-ref', 'schema_ref': 'OwnerCalendar'},
+                                'values_schema': {'type': 'definition-ref', 'schema_ref': 'PolicyOwnerCalendar'},
                                 'max_length': 1000,
                             },
                         },
@@ -610,6 +790,63 @@ MODELS: list[dict[str, Any]] = [
             'extra_behavior': 'forbid',
         },
         'ref': 'RoutingPolicy',
+    },
+    {
+        'type': 'function-after',
+        'function': {'type': 'no-info', 'function': post_init},
+        'schema': {
+            'type': 'model',
+            'cls': _PolicyWindow,
+            'config': {'extra_fields_behavior': 'forbid', 'title': '_PolicyWindow'},
+            'schema': {
+                'type': 'model-fields',
+                'fields': {
+                    'start_at': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'function-after',
+                            'function': {'type': 'no-info', 'function': timestamp_years},
+                            'schema': {
+                                'type': 'function-before',
+                                'function': {'type': 'no-info', 'function': timestamp_text},
+                                'schema': {
+                                    'type': 'datetime',
+                                    'microseconds_precision': 'truncate',
+                                    'tz_constraint': 'aware',
+                                },
+                            },
+                        },
+                    },
+                    'end_at': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'function-after',
+                            'function': {'type': 'no-info', 'function': timestamp_years},
+                            'schema': {
+                                'type': 'function-before',
+                                'function': {'type': 'no-info', 'function': timestamp_text},
+                                'schema': {
+                                    'type': 'datetime',
+                                    'microseconds_precision': 'truncate',
+                                    'tz_constraint': 'aware',
+                                },
+                            },
+                        },
+                    },
+                    'reason': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
+                            'default': None,
+                        },
+                    },
+                },
+                'model_name': '_PolicyWindow',
+                'extra_behavior': 'forbid',
+            },
+        },
+        'ref': '_PolicyWindow',
     },
     {
         'type': 'function-after',

@@ -230,15 +230,55 @@ class DrillSchedule(_Routing):
                              f"{routes} routes, more than the {MAX_ROUTES} route limit")
 
 
+STRICT: dict[str, str] = {"extra": "forbid"}
+
+
 @_model
-class RoutingPolicy(_Routing):
+class PolicyOwnerRoute(OwnerRoute):
+    """An owner route of a routing policy: an unknown key (``provider`` for ``providers``) is an error."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = STRICT
+
+
+@_model
+class PolicyMaintenanceWindow(MaintenanceWindow):
+    """A maintenance window of a routing policy: an unknown key (``owner`` for ``owners``, which would
+    make the window match every owner) is an error."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = STRICT
+
+
+@_model
+class _PolicyWindow(_Window):
+    """An unavailable window of a routing policy's owner calendar: unknown keys are errors."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = STRICT
+
+
+@_model
+class PolicyOwnerCalendar(OwnerCalendar):
+    """An owner calendar of a routing policy: unknown keys are errors."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = STRICT
+
+    unavailable_windows: Annotated[list[_PolicyWindow], Constraint(max_length=MAX_WINDOWS)] = field(  # type: ignore[assignment]
+        default_factory=list)
+
+
+@_model
+class RoutingPolicy(_Public):
     """``cavra.go-backend-rollback-drill-routing.v1``: overrides the schedule's routing keys (SPEC §2.3).
 
-    Its fields are its known keys: any other top-level key is an error naming it.
+    Its fields are its known keys: any other key, at the top or inside a route, window or calendar, is
+    an error naming it (a routing policy is the rules; a misspelt key would silently drop one). To add a
+    key, add a field here (and regenerate ``_schemas.py``).
     """
 
-    __pydantic_config__: ClassVar[dict[str, str]] = {"extra": "forbid"}
+    __pydantic_config__: ClassVar[dict[str, str]] = STRICT
 
+    owner_routes: Annotated[dict[str, PolicyOwnerRoute], Constraint(max_length=MAX_OWNERS)] | None = None
+    maintenance_windows: Annotated[list[PolicyMaintenanceWindow], Constraint(max_length=MAX_WINDOWS)] | None = None
+    owner_calendars: Annotated[dict[str, PolicyOwnerCalendar], Constraint(max_length=MAX_OWNERS)] | None = None
     schema_version: Literal["cavra.go-backend-rollback-drill-routing.v1"] | None = None
     acknowledgement_minutes: Minutes | None = None
     repeat_interval_minutes: Minutes | None = None

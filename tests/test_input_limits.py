@@ -66,6 +66,21 @@ def test_unknown_routing_policy_key_is_an_error_naming_it(write_json: Write) -> 
         load(write_json("p.json", policy), "routing policy", RoutingPolicy)
 
 
+@pytest.mark.parametrize(("policy", "words"), [
+    ({"owner_routes": {"ops": {"provider": ["slack"]}}}, "$.owner_routes.ops.provider: unknown key"),
+    ({"maintenance_windows": [{"window_id": "w", "start_at": "2026-11-27T00:00:00Z", "end_at": "2026-11-28T00:00:00Z",
+                               "owner": ["ops"]}]}, "$.maintenance_windows[0].owner: unknown key"),
+    ({"owner_calendars": {"ops": {"unavailable_windows": [
+        {"start_at": "2026-11-27T00:00:00Z", "end_at": "2026-11-28T00:00:00Z", "note": "x"}]}}},
+     "$.owner_calendars.ops.unavailable_windows[0].note: unknown key"),
+])
+def test_unknown_keys_inside_a_routing_policy_are_errors(write_json: Write, policy: dict[str, Any], words: str) -> None:
+    """A window with ``owner`` (for ``owners``) used to match every owner, suppressing every route."""
+    with pytest.raises(SchemaError) as caught:
+        load(write_json("p.json", policy), "routing policy", RoutingPolicy)
+    assert words in str(caught.value)
+
+
 def test_unknown_private_config_key_is_an_error_naming_it(write_json: Write) -> None:
     """``customer_deny_list`` for ``customer_denylist`` used to disable the customer guard silently."""
     path = write_json("c.json", {"connectors": {}, "customer_deny_list": ["Example Customer"]})
