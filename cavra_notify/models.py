@@ -4,7 +4,7 @@ Each model is a read-only dataclass. pydantic generates the validation schema fr
 ``_schemas.py`` keeps that schema as generated data (``python -m cavra_notify.models`` rewrites it; a
 test fails when it is stale), so a read-only command validates with ``pydantic_core`` alone and never
 pays for building pydantic model classes. Unknown extra keys are kept (in ``__pydantic_extra__``, apart
-from the fields), never trusted -- except at the top of a routing policy, whose known keys are its fields
+from the fields), never trusted -- except in a routing policy, whose known keys are its models' fields
 (adding a key is adding a field here): there a misspelt key would silently drop a rule, so it is an error.
 
 Types are strict (SPEC §2.3): a string is never a boolean or a number, a boolean never a number, a
@@ -372,89 +372,22 @@ def parse(document: Any, label: str, model: type[M], deny_names: list[str] | Non
 
 
 def model_schemas() -> list[dict[str, Any]]:
-    """Each model's core schema as pydantic generates it, one definition per model, as data for ``_schemas.py``.
+    """Each model's core schema as pydantic generates it (:func:`cavra_notify.schemagen.model_schemas`)."""
+    from .schemagen import model_schemas as generate
 
-    pydantic describes a dataclass; each becomes a model schema, which keeps unknown keys in
-    ``__pydantic_extra__`` (where no key can shadow a field or a method) and runs ``__post_init__`` as
-    an after-validator. Refs are the class names, so the output is reproducible.
-    """
-    from pydantic import TypeAdapter
-
-    models: dict[str, dict[str, Any]] = {}
-
-    def convert(node: Any) -> Any:
-        if isinstance(node, list):
-            return [convert(item) for item in node]
-        if not isinstance(node, dict):
-            return node
-        node = {key: _class_name(value) if key in ("ref", "schema_ref") else convert(value)
-                for key, value in node.items() if key != "metadata"}
-        if node.get("type") == "definitions":
-            return node["schema"]
-        if node.get("type") != "dataclass":
-            return node
-        cls, config = node["cls"], node["config"]
-        fields = {f["name"]: {"type": "model-field", "schema": f["schema"]} for f in node["schema"]["fields"]}
-        model: dict[str, Any] = {"type": "model", "cls": cls, "config": config, "schema": {
-            "type": "model-fields", "fields": fields, "model_name": cls.__name__,
-            "extra_behavior": config["extra_fields_behavior"]}}
-        if node["post_init"]:
-            model = {"type": "function-after", "function": {"type": "no-info", "function": post_init},
-                     "schema": model}
-        models[cls.__name__] = {**model, "ref": cls.__name__}
-        return {"type": "definition-ref", "schema_ref": cls.__name__}
-
-    for document in DOCUMENTS:
-        convert(TypeAdapter(document).core_schema)
-    return [models[name] for name in sorted(models)]
-
-
-def _functions(node: Any) -> set[str]:
-    """The names of this module's functions the schema calls (``_schemas.py`` imports them)."""
-    if isinstance(node, dict):
-        return set().union(*(_functions(value) for value in node.values()))
-    if isinstance(node, list):
-        return set().union(*(_functions(item) for item in node))
-    return {node.__name__} if callable(node) and getattr(node, "__module__", None) == __name__ else set()
-
-
-def _class_name(ref: str) -> str:
-    return ref.split(":")[0].rsplit(".", 1)[-1]
+    return generate(DOCUMENTS, post_init)
 
 
 def schema_module() -> str:
-    """The source of ``_schemas.py``."""
-    from pydantic_core import __version__
+    """The source of ``_schemas.py`` (:func:`cavra_notify.schemagen.schema_module`)."""
+    from .schemagen import schema_module as generate
 
-    schemas = model_schemas()
-    names = sorted({"post_init", *(s["ref"] for s in schemas), *_functions(schemas)})
-    return (
-        '"""Generated from models.py by ``python -m cavra_notify.models``: do not edit."""\n\n'
-        "from typing import Any\n\n"
-        "from .models import (\n" + "".join(f"    {name},\n" for name in names) + ")\n\n"
-        f"PYDANTIC_CORE_VERSION = {__version__!r}\n\n"
-        f"MODELS: list[dict[str, Any]] = {_render(schemas, 0)}\n"
-    )
-
-
-def _render(node: Any, depth: int) -> str:
-    """Python source for ``node``: one key or item a line, short values on one line."""
-    if isinstance(node, dict):
-        items, opening, closing = [f"{key!r}: {_render(value, depth + 1)}" for key, value in node.items()], "{", "}"
-    elif isinstance(node, list):
-        items, opening, closing = [_render(item, depth + 1) for item in node], "[", "]"
-    else:
-        return str(node.__name__) if callable(node) else repr(node)
-    flat = opening + ", ".join(items) + closing
-    if "\n" not in flat and len(flat) + 4 * depth <= 100:
-        return flat
-    pad = "    " * (depth + 1)
-    return opening + "\n" + "".join(f"{pad}{item},\n" for item in items) + "    " * depth + closing
+    return generate(model_schemas(), __name__)
 
 
 if __name__ == "__main__":
     from pathlib import Path
 
-    from cavra_notify.models import schema_module as generate
+    from cavra_notify.models import schema_module as current
 
-    Path(__file__).with_name("_schemas.py").write_text(generate())
+    Path(__file__).with_name("_schemas.py").write_text(current())
