@@ -30,6 +30,7 @@ class RawConfig:
     connectors: dict[str, dict[str, Any]]
     deny_names: list[str] = field(default_factory=list)
     api_token_ref: Any = None
+    signing_key_ref: Any = None  # ``evidence_signing_key``: Ed25519 private key (PEM) that signs evidence bundles
 
     @property
     def names(self) -> frozenset[str]:
@@ -72,7 +73,8 @@ def read_config(path: str | os.PathLike[str]) -> RawConfig:
     return _shape(document, str(file), where)
 
 
-CONFIG_KEYS: dict[str, tuple[str, ...]] = {"connectors": (), "customer_denylist": (), "api": ("token",)}
+CONFIG_KEYS: dict[str, tuple[str, ...]] = {"connectors": (), "customer_denylist": (), "api": ("token",),
+                                           "evidence_signing_key": ()}
 """The private config's known top-level keys (and, for an object, its known keys); any other is an error."""
 MAX_CONNECTORS = 1_000
 MAX_DENY_NAMES = 10_000
@@ -115,7 +117,8 @@ def _shape(document: Any, path: str, where: str) -> RawConfig:
     api = document.get("api", {})
     if not isinstance(api, dict):
         raise ConfigError(f"{where}: $.api: expected an object")
-    return RawConfig(path, connectors, deny, _anchored(api.get("token"), folder))
+    return RawConfig(path, connectors, deny, _anchored(api.get("token"), folder),
+                     _anchored(document.get("evidence_signing_key"), folder))
 
 
 def _anchored(value: Any, folder: Path) -> Any:

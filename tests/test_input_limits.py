@@ -356,7 +356,8 @@ def test_a_relative_secret_file_resolves_from_the_config_folder(tmp_path: Path,
     folder.mkdir()
     (folder / "api-token").write_text("tok-from-the-config-folder\n")
     (folder / "c.json").write_text(json.dumps({"connectors": {"w": {"url": {"file": "api-token"}}},
-                                               "api": {"token": {"file": "api-token"}}}))
+                                               "api": {"token": {"file": "api-token"}},
+                                               "evidence_signing_key": {"file": "api-token"}}))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "api-token").write_text("the-wrong-file\n")
@@ -364,3 +365,4 @@ def test_a_relative_secret_file_resolves_from_the_config_folder(tmp_path: Path,
     raw = read_config("../private/c.json")
     assert api_token(raw) == "tok-from-the-config-folder"
     assert resolve_secret(raw.connectors["w"]["url"], "w") == "tok-from-the-config-folder"
+    assert resolve_secret(raw.signing_key_ref, "evidence_signing_key") == "tok-from-the-config-folder"
