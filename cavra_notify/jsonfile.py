@@ -31,8 +31,8 @@ def read_json(path: str | os.PathLike[str], label: str, max_bytes: int = MAX_BYT
 
 
 def printable(text: str) -> str:
-    """``text`` safe to print on one line in any encoding (control characters, surrogates escaped)."""
-    if text.isprintable() and text.isascii():
+    """``text`` safe to print on one line (control characters, terminal escapes and surrogates escaped)."""
+    if text.isprintable():
         return text
     return ascii(text)[1:-1]
 
