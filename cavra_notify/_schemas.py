@@ -10,9 +10,16 @@ from .models import (
     MaintenanceWindow,
     OwnerCalendar,
     OwnerRoute,
+    PolicyMaintenanceWindow,
+    PolicyOwnerCalendar,
+    PolicyOwnerRoute,
     RoutingPolicy,
+    _PolicyWindow,
     _Window,
+    each_once,
     post_init,
+    timestamp_text,
+    timestamp_years,
 )
 
 PYDANTIC_CORE_VERSION = '2.50.5'
@@ -29,9 +36,17 @@ MODELS: list[dict[str, Any]] = [
                 'executed_at': {
                     'type': 'model-field',
                     'schema': {
-                        'type': 'datetime',
-                        'microseconds_precision': 'truncate',
-                        'tz_constraint': 'aware',
+                        'type': 'function-after',
+                        'function': {'type': 'no-info', 'function': timestamp_years},
+                        'schema': {
+                            'type': 'function-before',
+                            'function': {'type': 'no-info', 'function': timestamp_text},
+                            'schema': {
+                                'type': 'datetime',
+                                'microseconds_precision': 'truncate',
+                                'tz_constraint': 'aware',
+                            },
+                        },
                     },
                 },
                 'actor': {
@@ -70,7 +85,7 @@ MODELS: list[dict[str, Any]] = [
                     'type': 'model-field',
                     'schema': {
                         'type': 'default',
-                        'schema': {'type': 'nullable', 'schema': {'type': 'bool'}},
+                        'schema': {'type': 'nullable', 'schema': {'type': 'bool', 'strict': True}},
                         'default': None,
                     },
                 },
@@ -78,7 +93,16 @@ MODELS: list[dict[str, Any]] = [
                     'type': 'model-field',
                     'schema': {
                         'type': 'default',
-                        'schema': {'type': 'nullable', 'schema': {'type': 'float'}},
+                        'schema': {
+                            'type': 'nullable',
+                            'schema': {
+                                'type': 'float',
+                                'strict': True,
+                                'allow_inf_nan': False,
+                                'ge': -525600,
+                                'le': 525600,
+                            },
+                        },
                         'default': None,
                     },
                 },
@@ -86,7 +110,16 @@ MODELS: list[dict[str, Any]] = [
                     'type': 'model-field',
                     'schema': {
                         'type': 'default',
-                        'schema': {'type': 'nullable', 'schema': {'type': 'float'}},
+                        'schema': {
+                            'type': 'nullable',
+                            'schema': {
+                                'type': 'float',
+                                'strict': True,
+                                'allow_inf_nan': False,
+                                'ge': -525600,
+                                'le': 525600,
+                            },
+                        },
                         'default': None,
                     },
                 },
@@ -102,7 +135,7 @@ MODELS: list[dict[str, Any]] = [
                     'type': 'model-field',
                     'schema': {
                         'type': 'default',
-                        'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
+                        'schema': {'type': 'list', 'items_schema': {'type': 'str'}, 'max_length': 1000},
                         'default_factory': list,
                         'default_factory_takes_data': False,
                     },
@@ -139,6 +172,7 @@ MODELS: list[dict[str, Any]] = [
                         'schema': {
                             'type': 'list',
                             'items_schema': {'type': 'definition-ref', 'schema_ref': 'Drill'},
+                            'max_length': 10000,
                         },
                         'default_factory': list,
                         'default_factory_takes_data': False,
@@ -151,129 +185,162 @@ MODELS: list[dict[str, Any]] = [
         'ref': 'DrillHistory',
     },
     {
-        'type': 'model',
-        'cls': DrillSchedule,
-        'config': {'extra_fields_behavior': 'allow', 'title': 'DrillSchedule'},
+        'type': 'function-after',
+        'function': {'type': 'no-info', 'function': post_init},
         'schema': {
-            'type': 'model-fields',
-            'fields': {
-                'owner_routes': {
-                    'type': 'model-field',
-                    'schema': {
-                        'type': 'default',
+            'type': 'model',
+            'cls': DrillSchedule,
+            'config': {'extra_fields_behavior': 'allow', 'title': 'DrillSchedule'},
+            'schema': {
+                'type': 'model-fields',
+                'fields': {
+                    'owner_routes': {
+                        'type': 'model-field',
                         'schema': {
-                            'type': 'nullable',
+                            'type': 'default',
                             'schema': {
-                                'type': 'dict',
-                                'keys_schema': {'type': 'str'},
-                                'values_schema': {'type': 'definition-ref', 'schema_ref': 'OwnerRoute'},
+                                'type': 'nullable',
+                                'schema': {
+                                    'type': 'dict',
+                                    'keys_schema': {'type': 'str'},
+                                    'values_schema': {'type': 'definition-ref', 'schema_ref': 'OwnerRoute'},
+                                    'max_length': 1000,
+                                },
                             },
+                            'default': None,
                         },
-                        'default': None,
                     },
-                },
-                'maintenance_windows': {
-                    'type': 'model-field',
-                    'schema': {
-                        'type': 'default',
+                    'maintenance_windows': {
+                        'type': 'model-field',
                         'schema': {
-                            'type': 'nullable',
+                            'type': 'default',
                             'schema': {
-                                'type': 'list',
-                                'items_schema': {'type': 'definition-ref', 'schema_ref': 'MaintenanceWindow'},
+                                'type': 'nullable',
+                                'schema': {
+                                    'type': 'list',
+                                    'items_schema': {'type': 'definition-ref', 'schema_ref': 'MaintenanceWindow'},
+                                    'max_length': 1000,
+                                },
                             },
+                            'default': None,
                         },
-                        'default': None,
                     },
-                },
-                'owner_calendars': {
-                    'type': 'model-field',
-                    'schema': {
-                        'type': 'default',
+                    'owner_calendars': {
+                        'type': 'model-field',
                         'schema': {
-                            'type': 'nullable',
+                            'type': 'default',
                             'schema': {
-                                'type': 'dict',
-                                'keys_schema': {'type': 'str'},
-                                'values_schema': {'type': 'definition-ref', 'schema_ref': 'OwnerCalendar'},
+                                'type': 'nullable',
+                                'schema': {
+                                    'type': 'dict',
+                                    'keys_schema': {'type': 'str'},
+                                    'values_schema': {'type': 'definition-ref', 'schema_ref': 'OwnerCalendar'},
+                                    'max_length': 1000,
+                                },
                             },
+                            'default': None,
                         },
-                        'default': None,
                     },
-                },
-                'schema_version': {
-                    'type': 'model-field',
-                    'schema': {'type': 'literal', 'expected': ['cavra.go-backend-rollback-drill-schedule.v1']},
-                },
-                'schedule_id': {'type': 'model-field', 'schema': {'type': 'str', 'min_length': 1}},
-                'environment': {
-                    'type': 'model-field',
-                    'schema': {
-                        'type': 'default',
-                        'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                        'default': None,
-                    },
-                },
-                'status': {
-                    'type': 'model-field',
-                    'schema': {
-                        'type': 'default',
-                        'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                        'default': None,
-                    },
-                },
-                'interval_days': {
-                    'type': 'model-field',
-                    'schema': {
-                        'type': 'default',
-                        'schema': {'type': 'nullable', 'schema': {'type': 'int'}},
-                        'default': None,
-                    },
-                },
-                'next_due_at': {
-                    'type': 'model-field',
-                    'schema': {
-                        'type': 'default',
+                    'schema_version': {
+                        'type': 'model-field',
                         'schema': {
-                            'type': 'nullable',
-                            'schema': {
-                                'type': 'datetime',
-                                'microseconds_precision': 'truncate',
-                                'tz_constraint': 'aware',
-                            },
+                            'type': 'literal',
+                            'expected': ['cavra.go-backend-rollback-drill-schedule.v1'],
                         },
-                        'default': None,
+                    },
+                    'schedule_id': {'type': 'model-field', 'schema': {'type': 'str', 'min_length': 1}},
+                    'environment': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
+                            'default': None,
+                        },
+                    },
+                    'status': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
+                            'default': None,
+                        },
+                    },
+                    'interval_days': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {
+                                'type': 'nullable',
+                                'schema': {'type': 'int', 'strict': True, 'ge': -36500, 'le': 36500},
+                            },
+                            'default': None,
+                        },
+                    },
+                    'next_due_at': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {
+                                'type': 'nullable',
+                                'schema': {
+                                    'type': 'function-after',
+                                    'function': {'type': 'no-info', 'function': timestamp_years},
+                                    'schema': {
+                                        'type': 'function-before',
+                                        'function': {'type': 'no-info', 'function': timestamp_text},
+                                        'schema': {
+                                            'type': 'datetime',
+                                            'microseconds_precision': 'truncate',
+                                            'tz_constraint': 'aware',
+                                        },
+                                    },
+                                },
+                            },
+                            'default': None,
+                        },
+                    },
+                    'owners': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {
+                                'type': 'function-after',
+                                'function': {'type': 'no-info', 'function': each_once},
+                                'schema': {
+                                    'type': 'list',
+                                    'items_schema': {'type': 'str'},
+                                    'max_length': 1000,
+                                },
+                            },
+                            'default_factory': list,
+                            'default_factory_takes_data': False,
+                        },
+                    },
+                    'notification_providers': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {
+                                'type': 'function-after',
+                                'function': {'type': 'no-info', 'function': each_once},
+                                'schema': {'type': 'list', 'items_schema': {'type': 'str'}, 'max_length': 100},
+                            },
+                            'default_factory': list,
+                            'default_factory_takes_data': False,
+                        },
+                    },
+                    'runbook_ref': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
+                            'default': None,
+                        },
                     },
                 },
-                'owners': {
-                    'type': 'model-field',
-                    'schema': {
-                        'type': 'default',
-                        'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
-                        'default_factory': list,
-                        'default_factory_takes_data': False,
-                    },
-                },
-                'notification_providers': {
-                    'type': 'model-field',
-                    'schema': {
-                        'type': 'default',
-                        'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
-                        'default_factory': list,
-                        'default_factory_takes_data': False,
-                    },
-                },
-                'runbook_ref': {
-                    'type': 'model-field',
-                    'schema': {
-                        'type': 'default',
-                        'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                        'default': None,
-                    },
-                },
+                'model_name': 'DrillSchedule',
+                'extra_behavior': 'allow',
             },
-            'model_name': 'DrillSchedule',
-            'extra_behavior': 'allow',
         },
         'ref': 'DrillSchedule',
     },
@@ -283,7 +350,7 @@ MODELS: list[dict[str, Any]] = [
         'schema': {
             'type': 'model',
             'cls': FallbackRoute,
-            'config': {'extra_fields_behavior': 'allow', 'title': 'FallbackRoute'},
+            'config': {'extra_fields_behavior': 'forbid', 'title': 'FallbackRoute'},
             'schema': {
                 'type': 'model-fields',
                 'fields': {
@@ -294,7 +361,7 @@ MODELS: list[dict[str, Any]] = [
                     },
                 },
                 'model_name': 'FallbackRoute',
-                'extra_behavior': 'allow',
+                'extra_behavior': 'forbid',
             },
         },
         'ref': 'FallbackRoute',
@@ -312,17 +379,33 @@ MODELS: list[dict[str, Any]] = [
                     'start_at': {
                         'type': 'model-field',
                         'schema': {
-                            'type': 'datetime',
-                            'microseconds_precision': 'truncate',
-                            'tz_constraint': 'aware',
+                            'type': 'function-after',
+                            'function': {'type': 'no-info', 'function': timestamp_years},
+                            'schema': {
+                                'type': 'function-before',
+                                'function': {'type': 'no-info', 'function': timestamp_text},
+                                'schema': {
+                                    'type': 'datetime',
+                                    'microseconds_precision': 'truncate',
+                                    'tz_constraint': 'aware',
+                                },
+                            },
                         },
                     },
                     'end_at': {
                         'type': 'model-field',
                         'schema': {
-                            'type': 'datetime',
-                            'microseconds_precision': 'truncate',
-                            'tz_constraint': 'aware',
+                            'type': 'function-after',
+                            'function': {'type': 'no-info', 'function': timestamp_years},
+                            'schema': {
+                                'type': 'function-before',
+                                'function': {'type': 'no-info', 'function': timestamp_text},
+                                'schema': {
+                                    'type': 'datetime',
+                                    'microseconds_precision': 'truncate',
+                                    'tz_constraint': 'aware',
+                                },
+                            },
                         },
                     },
                     'reason': {
@@ -340,7 +423,11 @@ MODELS: list[dict[str, Any]] = [
                             'type': 'default',
                             'schema': {
                                 'type': 'nullable',
-                                'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
+                                'schema': {
+                                    'type': 'list',
+                                    'items_schema': {'type': 'str'},
+                                    'max_length': 1000,
+                                },
                             },
                             'default': None,
                         },
@@ -351,7 +438,11 @@ MODELS: list[dict[str, Any]] = [
                             'type': 'default',
                             'schema': {
                                 'type': 'nullable',
-                                'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
+                                'schema': {
+                                    'type': 'list',
+                                    'items_schema': {'type': 'str'},
+                                    'max_length': 1000,
+                                },
                             },
                             'default': None,
                         },
@@ -362,7 +453,11 @@ MODELS: list[dict[str, Any]] = [
                             'type': 'default',
                             'schema': {
                                 'type': 'nullable',
-                                'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
+                                'schema': {
+                                    'type': 'list',
+                                    'items_schema': {'type': 'str'},
+                                    'max_length': 1000,
+                                },
                             },
                             'default': None,
                         },
@@ -388,6 +483,7 @@ MODELS: list[dict[str, Any]] = [
                         'schema': {
                             'type': 'list',
                             'items_schema': {'type': 'definition-ref', 'schema_ref': '_Window'},
+                            'max_length': 1000,
                         },
                         'default_factory': list,
                         'default_factory_takes_data': False,
@@ -412,7 +508,11 @@ MODELS: list[dict[str, Any]] = [
                         'type': 'default',
                         'schema': {
                             'type': 'nullable',
-                            'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
+                            'schema': {
+                                'type': 'function-after',
+                                'function': {'type': 'no-info', 'function': each_once},
+                                'schema': {'type': 'list', 'items_schema': {'type': 'str'}, 'max_length': 100},
+                            },
                         },
                         'default': None,
                     },
@@ -421,7 +521,10 @@ MODELS: list[dict[str, Any]] = [
                     'type': 'model-field',
                     'schema': {
                         'type': 'default',
-                        'schema': {'type': 'nullable', 'schema': {'type': 'int', 'gt': 0}},
+                        'schema': {
+                            'type': 'nullable',
+                            'schema': {'type': 'int', 'strict': True, 'gt': 0, 'le': 525600},
+                        },
                         'default': None,
                     },
                 },
@@ -440,9 +543,185 @@ MODELS: list[dict[str, Any]] = [
         'ref': 'OwnerRoute',
     },
     {
+        'type': 'function-after',
+        'function': {'type': 'no-info', 'function': post_init},
+        'schema': {
+            'type': 'model',
+            'cls': PolicyMaintenanceWindow,
+            'config': {'extra_fields_behavior': 'forbid', 'title': 'PolicyMaintenanceWindow'},
+            'schema': {
+                'type': 'model-fields',
+                'fields': {
+                    'start_at': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'function-after',
+                            'function': {'type': 'no-info', 'function': timestamp_years},
+                            'schema': {
+                                'type': 'function-before',
+                                'function': {'type': 'no-info', 'function': timestamp_text},
+                                'schema': {
+                                    'type': 'datetime',
+                                    'microseconds_precision': 'truncate',
+                                    'tz_constraint': 'aware',
+                                },
+                            },
+                        },
+                    },
+                    'end_at': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'function-after',
+                            'function': {'type': 'no-info', 'function': timestamp_years},
+                            'schema': {
+                                'type': 'function-before',
+                                'function': {'type': 'no-info', 'function': timestamp_text},
+                                'schema': {
+                                    'type': 'datetime',
+                                    'microseconds_precision': 'truncate',
+                                    'tz_constraint': 'aware',
+                                },
+                            },
+                        },
+                    },
+                    'reason': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
+                            'default': None,
+                        },
+                    },
+                    'window_id': {'type': 'model-field', 'schema': {'type': 'str'}},
+                    'owners': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {
+                                'type': 'nullable',
+                                'schema': {
+                                    'type': 'list',
+                                    'items_schema': {'type': 'str'},
+                                    'max_length': 1000,
+                                },
+                            },
+                            'default': None,
+                        },
+                    },
+                    'providers': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {
+                                'type': 'nullable',
+                                'schema': {
+                                    'type': 'list',
+                                    'items_schema': {'type': 'str'},
+                                    'max_length': 1000,
+                                },
+                            },
+                            'default': None,
+                        },
+                    },
+                    'schedule_ids': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {
+                                'type': 'nullable',
+                                'schema': {
+                                    'type': 'list',
+                                    'items_schema': {'type': 'str'},
+                                    'max_length': 1000,
+                                },
+                            },
+                            'default': None,
+                        },
+                    },
+                },
+                'model_name': 'PolicyMaintenanceWindow',
+                'extra_behavior': 'forbid',
+            },
+        },
+        'ref': 'PolicyMaintenanceWindow',
+    },
+    {
+        'type': 'model',
+        'cls': PolicyOwnerCalendar,
+        'config': {'extra_fields_behavior': 'forbid', 'title': 'PolicyOwnerCalendar'},
+        'schema': {
+            'type': 'model-fields',
+            'fields': {
+                'unavailable_windows': {
+                    'type': 'model-field',
+                    'schema': {
+                        'type': 'default',
+                        'schema': {
+                            'type': 'list',
+                            'items_schema': {'type': 'definition-ref', 'schema_ref': '_PolicyWindow'},
+                            'max_length': 1000,
+                        },
+                        'default_factory': list,
+                        'default_factory_takes_data': False,
+                    },
+                },
+            },
+            'model_name': 'PolicyOwnerCalendar',
+            'extra_behavior': 'forbid',
+        },
+        'ref': 'PolicyOwnerCalendar',
+    },
+    {
+        'type': 'model',
+        'cls': PolicyOwnerRoute,
+        'config': {'extra_fields_behavior': 'forbid', 'title': 'PolicyOwnerRoute'},
+        'schema': {
+            'type': 'model-fields',
+            'fields': {
+                'providers': {
+                    'type': 'model-field',
+                    'schema': {
+                        'type': 'default',
+                        'schema': {
+                            'type': 'nullable',
+                            'schema': {
+                                'type': 'function-after',
+                                'function': {'type': 'no-info', 'function': each_once},
+                                'schema': {'type': 'list', 'items_schema': {'type': 'str'}, 'max_length': 100},
+                            },
+                        },
+                        'default': None,
+                    },
+                },
+                'acknowledgement_minutes': {
+                    'type': 'model-field',
+                    'schema': {
+                        'type': 'default',
+                        'schema': {
+                            'type': 'nullable',
+                            'schema': {'type': 'int', 'strict': True, 'gt': 0, 'le': 525600},
+                        },
+                        'default': None,
+                    },
+                },
+                'escalation_owner': {
+                    'type': 'model-field',
+                    'schema': {
+                        'type': 'default',
+                        'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
+                        'default': None,
+                    },
+                },
+            },
+            'model_name': 'PolicyOwnerRoute',
+            'extra_behavior': 'forbid',
+        },
+        'ref': 'PolicyOwnerRoute',
+    },
+    {
         'type': 'model',
         'cls': RoutingPolicy,
-        'config': {'extra_fields_behavior': 'allow', 'title': 'RoutingPolicy'},
+        'config': {'extra_fields_behavior': 'forbid', 'title': 'RoutingPolicy'},
         'schema': {
             'type': 'model-fields',
             'fields': {
@@ -455,7 +734,8 @@ MODELS: list[dict[str, Any]] = [
                             'schema': {
                                 'type': 'dict',
                                 'keys_schema': {'type': 'str'},
-                                'values_schema': {'type': 'definition-ref', 'schema_ref': 'OwnerRoute'},
+                                'values_schema': {'type': 'definition-ref', 'schema_ref': 'PolicyOwnerRoute'},
+                                'max_length': 1000,
                             },
                         },
                         'default': None,
@@ -469,7 +749,8 @@ MODELS: list[dict[str, Any]] = [
                             'type': 'nullable',
                             'schema': {
                                 'type': 'list',
-                                'items_schema': {'type': 'definition-ref', 'schema_ref': 'MaintenanceWindow'},
+                                'items_schema': {'type': 'definition-ref', 'schema_ref': 'PolicyMaintenanceWindow'},
+                                'max_length': 1000,
                             },
                         },
                         'default': None,
@@ -484,7 +765,8 @@ MODELS: list[dict[str, Any]] = [
                             'schema': {
                                 'type': 'dict',
                                 'keys_schema': {'type': 'str'},
-                                'values_schema': {'type': 'definition-ref', 'schema_ref': 'OwnerCalendar'},
+                                'values_schema': {'type': 'definition-ref', 'schema_ref': 'PolicyOwnerCalendar'},
+                                'max_length': 1000,
                             },
                         },
                         'default': None,
@@ -508,7 +790,10 @@ MODELS: list[dict[str, Any]] = [
                     'type': 'model-field',
                     'schema': {
                         'type': 'default',
-                        'schema': {'type': 'nullable', 'schema': {'type': 'int', 'gt': 0}},
+                        'schema': {
+                            'type': 'nullable',
+                            'schema': {'type': 'int', 'strict': True, 'gt': 0, 'le': 525600},
+                        },
                         'default': None,
                     },
                 },
@@ -516,7 +801,10 @@ MODELS: list[dict[str, Any]] = [
                     'type': 'model-field',
                     'schema': {
                         'type': 'default',
-                        'schema': {'type': 'nullable', 'schema': {'type': 'int', 'gt': 0}},
+                        'schema': {
+                            'type': 'nullable',
+                            'schema': {'type': 'int', 'strict': True, 'gt': 0, 'le': 525600},
+                        },
                         'default': None,
                     },
                 },
@@ -533,9 +821,66 @@ MODELS: list[dict[str, Any]] = [
                 },
             },
             'model_name': 'RoutingPolicy',
-            'extra_behavior': 'allow',
+            'extra_behavior': 'forbid',
         },
         'ref': 'RoutingPolicy',
+    },
+    {
+        'type': 'function-after',
+        'function': {'type': 'no-info', 'function': post_init},
+        'schema': {
+            'type': 'model',
+            'cls': _PolicyWindow,
+            'config': {'extra_fields_behavior': 'forbid', 'title': '_PolicyWindow'},
+            'schema': {
+                'type': 'model-fields',
+                'fields': {
+                    'start_at': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'function-after',
+                            'function': {'type': 'no-info', 'function': timestamp_years},
+                            'schema': {
+                                'type': 'function-before',
+                                'function': {'type': 'no-info', 'function': timestamp_text},
+                                'schema': {
+                                    'type': 'datetime',
+                                    'microseconds_precision': 'truncate',
+                                    'tz_constraint': 'aware',
+                                },
+                            },
+                        },
+                    },
+                    'end_at': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'function-after',
+                            'function': {'type': 'no-info', 'function': timestamp_years},
+                            'schema': {
+                                'type': 'function-before',
+                                'function': {'type': 'no-info', 'function': timestamp_text},
+                                'schema': {
+                                    'type': 'datetime',
+                                    'microseconds_precision': 'truncate',
+                                    'tz_constraint': 'aware',
+                                },
+                            },
+                        },
+                    },
+                    'reason': {
+                        'type': 'model-field',
+                        'schema': {
+                            'type': 'default',
+                            'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
+                            'default': None,
+                        },
+                    },
+                },
+                'model_name': '_PolicyWindow',
+                'extra_behavior': 'forbid',
+            },
+        },
+        'ref': '_PolicyWindow',
     },
     {
         'type': 'function-after',
@@ -550,17 +895,33 @@ MODELS: list[dict[str, Any]] = [
                     'start_at': {
                         'type': 'model-field',
                         'schema': {
-                            'type': 'datetime',
-                            'microseconds_precision': 'truncate',
-                            'tz_constraint': 'aware',
+                            'type': 'function-after',
+                            'function': {'type': 'no-info', 'function': timestamp_years},
+                            'schema': {
+                                'type': 'function-before',
+                                'function': {'type': 'no-info', 'function': timestamp_text},
+                                'schema': {
+                                    'type': 'datetime',
+                                    'microseconds_precision': 'truncate',
+                                    'tz_constraint': 'aware',
+                                },
+                            },
                         },
                     },
                     'end_at': {
                         'type': 'model-field',
                         'schema': {
-                            'type': 'datetime',
-                            'microseconds_precision': 'truncate',
-                            'tz_constraint': 'aware',
+                            'type': 'function-after',
+                            'function': {'type': 'no-info', 'function': timestamp_years},
+                            'schema': {
+                                'type': 'function-before',
+                                'function': {'type': 'no-info', 'function': timestamp_text},
+                                'schema': {
+                                    'type': 'datetime',
+                                    'microseconds_precision': 'truncate',
+                                    'tz_constraint': 'aware',
+                                },
+                            },
                         },
                     },
                     'reason': {

@@ -8,12 +8,13 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, InputError
-from .jsonfile import json_path, parse_json, read_bytes
+from .jsonfile import json_path, parse_json, printable, read_bytes, value_problem
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -29,6 +30,7 @@ class RawConfig:
     connectors: dict[str, dict[str, Any]]
     deny_names: list[str] = field(default_factory=list)
     api_token_ref: Any = None
+    signing_key_ref: Any = None  # ``evidence_signing_key``: Ed25519 private key (PEM) that signs evidence bundles
     fallback_route: Any = None  # the raw ``fallback_route`` object; validated where it is used
 
     @property
@@ -62,7 +64,7 @@ def read_config(path: str | os.PathLike[str]) -> RawConfig:
 
         try:
             document: Any = tomllib.loads(raw.decode())
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        except ValueError as exc:  # TOMLDecodeError, UnicodeDecodeError, an integer too long to convert
             raise ConfigError(f"{where}: invalid TOML ({type(exc).__name__})") from None
     else:
         try:
@@ -74,37 +76,93 @@ def read_config(path: str | os.PathLike[str]) -> RawConfig:
     return config
 
 
+CONFIG_KEYS: dict[str, tuple[str, ...]] = {"connectors": (), "customer_denylist": (), "api": ("token",),
+                                           "evidence_signing_key": (), "fallback_route": ()}
+"""The private config's known top-level keys (and, for an object, its known keys); any other is an error."""
+MAX_CONNECTORS = 1_000
+MAX_DENY_NAMES = 10_000
+
+
 def _shape(document: Any, path: str, where: str) -> RawConfig:
-    if not isinstance(document, dict) or not isinstance(document.get("connectors", {}), dict):
+    """Check the file's shape: known keys only, the right types; relative secret files become absolute."""
+    if not isinstance(document, dict):
         raise ConfigError(f"{where}: expected an object with a 'connectors' object")
-    connectors = document.get("connectors", {})
+    refused = value_problem(document)
+    if refused is not None:
+        raise ConfigError(f"{where}: {json_path(refused[0])}: {refused[1]}")
+    for key, value in document.items():
+        if key not in CONFIG_KEYS:
+            raise ConfigError(f"{where}: {json_path([key])}: unknown key (known keys: {', '.join(CONFIG_KEYS)})")
+        if CONFIG_KEYS[key] and isinstance(value, dict):
+            unknown = [k for k in value if k not in CONFIG_KEYS[key]]
+            if unknown:
+                raise ConfigError(f"{where}: {json_path([key, unknown[0]])}: unknown key "
+                                  f"(known keys: {', '.join(CONFIG_KEYS[key])})")
+    connectors = document.get("connectors")
+    if connectors is None:
+        raise ConfigError(f"{where}: $.connectors: missing (the connectors object is required, even if empty)")
+    if not isinstance(connectors, dict):
+        raise ConfigError(f"{where}: $.connectors: expected an object of connectors")
+    if len(connectors) > MAX_CONNECTORS:
+        raise ConfigError(f"{where}: $.connectors: {len(connectors)} connectors, more than the {MAX_CONNECTORS} limit")
+    folder = Path(path).parent
     for name, entry in connectors.items():
         if not isinstance(entry, dict):
-            raise ConfigError(f"{where}: $.connectors.{name}: expected an object")
+            raise ConfigError(f"{where}: {json_path(['connectors', name])}: expected an object")
+        if not isinstance(entry.get("provider", ""), str):
+            raise ConfigError(f"{where}: {json_path(['connectors', name, 'provider'])}: expected a plugin name")
+        connectors[name] = {key: _anchored(value, folder) for key, value in entry.items()}
     deny = document.get("customer_denylist", [])
     if not isinstance(deny, list) or not all(isinstance(n, str) for n in deny):
         raise ConfigError(f"{where}: $.customer_denylist: expected a list of names")
-    api = document.get("api") or {}
-    return RawConfig(path, connectors, deny, api.get("token") if isinstance(api, dict) else None,
-                     document.get("fallback_route"))
+    if len(deny) > MAX_DENY_NAMES:
+        raise ConfigError(f"{where}: $.customer_denylist: {len(deny)} names, more than the {MAX_DENY_NAMES} limit")
+    api = document.get("api", {})
+    if not isinstance(api, dict):
+        raise ConfigError(f"{where}: $.api: expected an object")
+    return RawConfig(path, connectors, deny, _anchored(api.get("token"), folder),
+                     _anchored(document.get("evidence_signing_key"), folder), document.get("fallback_route"))
+
+
+def _anchored(value: Any, folder: Path) -> Any:
+    """A ``{"file": PATH}`` secret ref with a relative path is relative to the config file's folder."""
+    if isinstance(value, dict) and len(value) == 1 and isinstance(value.get("file"), str) and value["file"]:
+        return value if Path(value["file"]).is_absolute() else {"file": str(folder / value["file"])}
+    return value
+
+
+MAX_SECRET_BYTES = 64 * 1024
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,255}")
 
 
 def resolve_secret(value: Any, where: str) -> Any:
-    """Resolve ``{"env": VAR}`` / ``{"file": PATH}``; other values pass through unchanged."""
+    """Resolve ``{"env": VAR}`` / ``{"file": PATH}``; other values pass through unchanged.
+
+    A secret file is a regular UTF-8 text file of at most :data:`MAX_SECRET_BYTES` bytes; a relative path
+    was made relative to the config file's folder when the config was read.
+    """
     if not (isinstance(value, dict) and len(value) == 1 and set(value) <= {"env", "file"}):
         return value
     kind, ref = next(iter(value.items()))
     if not isinstance(ref, str) or not ref:
         raise ConfigError(f"{where}: {{{kind!r}: ...}} needs a non-empty string")
     if kind == "env":
+        if not _ENV_NAME.fullmatch(ref):
+            raise ConfigError(f"{where}: {{'env': ...}} is not a valid environment variable name "
+                              "(letters, digits and _, not starting with a digit)")
         resolved = os.environ.get(ref)
         if not resolved:
             raise ConfigError(f"{where}: environment variable {ref} is not set")
         return resolved
+    shown = printable(ref)
     try:
-        return Path(ref).read_text().rstrip("\r\n")
-    except OSError as exc:
-        raise ConfigError(f"{where}: secret file {ref} cannot be read ({exc.strerror or type(exc).__name__})") from None
+        raw = read_bytes(ref, f"{where}: secret file {shown}", MAX_SECRET_BYTES)
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        return raw.decode().rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: secret file {shown} is not UTF-8 text") from None
 
 
 def _seed(raw: RawConfig) -> None:

@@ -4,19 +4,26 @@ Each model is a read-only dataclass. pydantic generates the validation schema fr
 ``_schemas.py`` keeps that schema as generated data (``python -m cavra_notify.models`` rewrites it; a
 test fails when it is stale), so a read-only command validates with ``pydantic_core`` alone and never
 pays for building pydantic model classes. Unknown extra keys are kept (in ``__pydantic_extra__``, apart
-from the fields), never trusted; a timestamp without an offset is rejected.
+from the fields), never trusted -- except in a routing policy, whose known keys are its models' fields
+(adding a key is adding a field here): there a misspelt key would silently drop a rule, so it is an error.
+
+Types are strict (SPEC §2.3): a string is never a boolean or a number, a boolean never a number, a
+number never a timestamp; numbers are finite and bounded, timestamps carry an offset and lie in
+``timeutil.MIN_YEAR..MAX_YEAR``, lists and maps have a maximum size (``docs/operators.md``, "Input
+limits"), and an owner or provider is listed once.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
 
 from .errors import InputError
 from .guard import findings
-from .jsonfile import json_path, read_json
+from .jsonfile import json_path, read_json, value_problem
+from .timeutil import MAX_MINUTES, MAX_SPAN_DAYS, year_problem
 
 if TYPE_CHECKING:
     from pydantic_core import SchemaValidator
@@ -36,9 +43,61 @@ class Constraint:
         return {**handler(source), **self.keys}
 
 
-AwareDatetime = Annotated[datetime, Constraint(tz_constraint="aware")]
-PositiveInt = Annotated[int, Constraint(gt=0)]
+class Checked:
+    """Field metadata for pydantic: a function run before (on the raw input) and/or after the field's type."""
+
+    def __init__(self, before: Any = None, after: Any = None) -> None:
+        self.before, self.after = before, after
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        schema = handler(source)
+        for kind, function in (("function-before", self.before), ("function-after", self.after)):
+            if function is not None:
+                schema = {"type": kind, "function": {"type": "no-info", "function": function}, "schema": schema}
+        return schema
+
+
+def timestamp_text(value: object) -> object:
+    """Only a string is a timestamp in a file (pydantic would read a number as Unix time)."""
+    if not isinstance(value, str | datetime):
+        raise ValueError("expected an ISO 8601 timestamp string with an offset")
+    return value
+
+
+def timestamp_years(value: datetime) -> datetime:
+    problem = year_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def each_once(values: list[str]) -> list[str]:
+    """A list of owners or providers names each once (a repeat would double its routes)."""
+    first: dict[str, int] = {}
+    for index, value in enumerate(values):
+        if value in first:
+            raise ValueError(f"item {index} repeats item {first[value]} (list each name once)")
+        first[value] = index
+    return values
+
+
+MAX_DRILLS = 10_000
+MAX_OWNERS = 1_000
+MAX_PROVIDERS = 100
+MAX_ROUTES = 10_000
+MAX_WINDOWS = 1_000
+MAX_REFS = 1_000
+
+AwareDatetime = Annotated[datetime, Constraint(tz_constraint="aware"),
+                          Checked(before=timestamp_text, after=timestamp_years)]
+Minutes = Annotated[int, Constraint(strict=True, gt=0, le=MAX_MINUTES)]
+Days = Annotated[int, Constraint(strict=True, ge=-MAX_SPAN_DAYS, le=MAX_SPAN_DAYS)]
+RecoveryMinutes = Annotated[float, Constraint(strict=True, allow_inf_nan=False, ge=-MAX_MINUTES, le=MAX_MINUTES)]
+StrictBool = Annotated[bool, Constraint(strict=True)]
 NonEmptyStr = Annotated[str, Constraint(min_length=1)]
+Owners = Annotated[list[str], Constraint(max_length=MAX_OWNERS), Checked(after=each_once)]
+Providers = Annotated[list[str], Constraint(max_length=MAX_PROVIDERS), Checked(after=each_once)]
+Names = Annotated[list[str], Constraint(max_length=MAX_OWNERS)]
 
 
 T = TypeVar("T")
@@ -96,11 +155,11 @@ class Drill(_Public):
     source_mode: str | None = None
     target_mode: str | None = None
     status: str | None = None
-    fallback_verified: bool | None = None
-    recovery_minutes: float | None = None
-    max_recovery_minutes: float | None = None
+    fallback_verified: StrictBool | None = None
+    recovery_minutes: RecoveryMinutes | None = None
+    max_recovery_minutes: RecoveryMinutes | None = None
     runbook_ref: str | None = None
-    evidence_refs: list[str] = field(default_factory=list)
+    evidence_refs: Annotated[list[str], Constraint(max_length=MAX_REFS)] = field(default_factory=list)
 
 
 @_model
@@ -109,7 +168,7 @@ class DrillHistory(_Public):
 
     schema_version: Literal["cavra.go-backend-rollback-drill-history.v1"]
     environment: str | None = None
-    drills: list[Drill] = field(default_factory=list)
+    drills: Annotated[list[Drill], Constraint(max_length=MAX_DRILLS)] = field(default_factory=list)
 
     def latest(self) -> Drill | None:
         return max(self.drills, key=lambda d: d.executed_at, default=None)
@@ -119,8 +178,8 @@ class DrillHistory(_Public):
 class OwnerRoute(_Public):
     """How one owner is notified: providers, acknowledgement minutes, escalation owner."""
 
-    providers: list[str] | None = None
-    acknowledgement_minutes: PositiveInt | None = None
+    providers: Providers | None = None
+    acknowledgement_minutes: Minutes | None = None
     escalation_owner: str | None = None
 
 
@@ -129,22 +188,24 @@ class MaintenanceWindow(_Window):
     """No notification while active, for the owners, providers and schedules it names (empty: all)."""
 
     window_id: str
-    owners: list[str] | None = None
-    providers: list[str] | None = None
-    schedule_ids: list[str] | None = None
+    owners: Names | None = None
+    providers: Names | None = None
+    schedule_ids: Names | None = None
 
 
 @_model
 class OwnerCalendar(_Public):
     """When one owner is unavailable."""
 
-    unavailable_windows: list[_Window] = field(default_factory=list)
+    unavailable_windows: Annotated[list[_Window], Constraint(max_length=MAX_WINDOWS)] = field(default_factory=list)
 
 
 @_model
 class FallbackRoute(_Public):
     """Who is told when a schedule cannot be routed from its own content (missing, unreadable, invalid,
     rejected by the guard, or no owner reachable): one owner and the providers to tell them through."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = {"extra": "forbid"}
 
     owner: NonEmptyStr
     providers: list[NonEmptyStr]
@@ -158,9 +219,9 @@ class FallbackRoute(_Public):
 class _Routing(_Public):
     """The routing keys a schedule and a routing policy share (SPEC §2.3)."""
 
-    owner_routes: dict[str, OwnerRoute] | None = None
-    maintenance_windows: list[MaintenanceWindow] | None = None
-    owner_calendars: dict[str, OwnerCalendar] | None = None
+    owner_routes: Annotated[dict[str, OwnerRoute], Constraint(max_length=MAX_OWNERS)] | None = None
+    maintenance_windows: Annotated[list[MaintenanceWindow], Constraint(max_length=MAX_WINDOWS)] | None = None
+    owner_calendars: Annotated[dict[str, OwnerCalendar], Constraint(max_length=MAX_OWNERS)] | None = None
 
 
 @_model
@@ -171,20 +232,71 @@ class DrillSchedule(_Routing):
     schedule_id: NonEmptyStr
     environment: str | None = None
     status: str | None = None
-    interval_days: int | None = None
+    interval_days: Days | None = None
     next_due_at: AwareDatetime | None = None
-    owners: list[str] = field(default_factory=list)
-    notification_providers: list[str] = field(default_factory=list)
+    owners: Owners = field(default_factory=list)
+    notification_providers: Providers = field(default_factory=list)
     runbook_ref: str | None = None
+
+    def __post_init__(self) -> None:
+        routes = len(self.owners) * len(self.notification_providers)
+        if routes > MAX_ROUTES:
+            raise ValueError(f"{len(self.owners)} owners x {len(self.notification_providers)} providers make "
+                             f"{routes} routes, more than the {MAX_ROUTES} route limit")
+
+
+STRICT: dict[str, str] = {"extra": "forbid"}
 
 
 @_model
-class RoutingPolicy(_Routing):
-    """``cavra.go-backend-rollback-drill-routing.v1``: overrides the schedule's routing keys (SPEC §2.3)."""
+class PolicyOwnerRoute(OwnerRoute):
+    """An owner route of a routing policy: an unknown key (``provider`` for ``providers``) is an error."""
 
+    __pydantic_config__: ClassVar[dict[str, str]] = STRICT
+
+
+@_model
+class PolicyMaintenanceWindow(MaintenanceWindow):
+    """A maintenance window of a routing policy: an unknown key (``owner`` for ``owners``, which would
+    make the window match every owner) is an error."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = STRICT
+
+
+@_model
+class _PolicyWindow(_Window):
+    """An unavailable window of a routing policy's owner calendar: unknown keys are errors."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = STRICT
+
+
+@_model
+class PolicyOwnerCalendar(OwnerCalendar):
+    """An owner calendar of a routing policy: unknown keys are errors."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = STRICT
+
+    unavailable_windows: Annotated[list[_PolicyWindow], Constraint(max_length=MAX_WINDOWS)] = field(  # type: ignore[assignment]
+        default_factory=list)
+
+
+@_model
+class RoutingPolicy(_Public):
+    """``cavra.go-backend-rollback-drill-routing.v1``: overrides the schedule's routing keys (SPEC §2.3).
+
+    Its fields are its known keys: any other key, at the top or inside a route, window or calendar, is
+    an error naming it (a routing policy is the rules; a misspelt key would silently drop one). To add a
+    key, add a field here (and regenerate ``_schemas.py``).
+    """
+
+    __pydantic_config__: ClassVar[dict[str, str]] = STRICT
+
+    owner_routes: Annotated[dict[str, PolicyOwnerRoute], Constraint(max_length=MAX_OWNERS)] | None = None
+    maintenance_windows: Annotated[list[PolicyMaintenanceWindow], Constraint(max_length=MAX_WINDOWS)] | None = None
+    owner_calendars: Annotated[dict[str, PolicyOwnerCalendar], Constraint(max_length=MAX_OWNERS)] | None = None
     schema_version: Literal["cavra.go-backend-rollback-drill-routing.v1"] | None = None
-    acknowledgement_minutes: PositiveInt | None = None
-    repeat_interval_minutes: PositiveInt | None = None
+    acknowledgement_minutes: Minutes | None = None
+    repeat_interval_minutes: Minutes | None = None
     fallback_route: FallbackRoute | None = None
 
 
@@ -237,11 +349,18 @@ def validate(model: type[M], document: Any, where: str) -> M:
     try:
         result: M = _validator(model.__name__).validate_python(document)
     except ValidationError as exc:
-        problems = [f"{json_path(e['loc'])}: {e['msg']}" for e in exc.errors(include_input=False)[:5]]
+        problems = [f"{json_path(e['loc'])}: {_message(model, e)}" for e in exc.errors(include_input=False)[:5]]
         more = exc.error_count() - len(problems)
         suffix = f" (and {more} more)" if more > 0 else ""
         raise SchemaError(f"{where}: " + "; ".join(problems) + suffix) from None
     return result
+
+
+def _message(model: type[_Public], error: Any) -> str:
+    if error["type"] != "extra_forbidden":
+        return str(error["msg"])
+    known = ", ".join(f.name for f in fields(model)) if len(error["loc"]) == 1 else None  # type: ignore[arg-type]
+    return "unknown key" + (f" (known keys: {known})" if known else "")
 
 
 def guard(document: Any, where: str, deny_names: list[str]) -> None:
@@ -259,86 +378,32 @@ def load(path: str, label: str, model: type[M], deny_names: list[str] | None = N
 
 
 def parse(document: Any, label: str, model: type[M], deny_names: list[str] | None = None) -> M:
-    """Guard and validate an in-memory document (an API body's ``routing_policy``)."""
+    """Guard and validate an in-memory document (an API body's ``routing_policy``); what a file's parser
+    refuses (non-finite numbers, over-long integers, lone surrogates) is refused here too."""
+    refused = value_problem(document)
+    if refused is not None:
+        raise SchemaError(f"{label}: {json_path(refused[0])}: {refused[1]}")
     guard(document, label, deny_names or [])
     return validate(model, document, label)
 
 
 def model_schemas() -> list[dict[str, Any]]:
-    """Each model's core schema as pydantic generates it, one definition per model, as data for ``_schemas.py``.
+    """Each model's core schema as pydantic generates it (:func:`cavra_notify.schemagen.model_schemas`)."""
+    from .schemagen import model_schemas as generate
 
-    pydantic describes a dataclass; each becomes a model schema, which keeps unknown keys in
-    ``__pydantic_extra__`` (where no key can shadow a field or a method) and runs ``__post_init__`` as
-    an after-validator. Refs are the class names, so the output is reproducible.
-    """
-    from pydantic import TypeAdapter
-
-    models: dict[str, dict[str, Any]] = {}
-
-    def convert(node: Any) -> Any:
-        if isinstance(node, list):
-            return [convert(item) for item in node]
-        if not isinstance(node, dict):
-            return node
-        node = {key: _class_name(value) if key in ("ref", "schema_ref") else convert(value)
-                for key, value in node.items() if key != "metadata"}
-        if node.get("type") == "definitions":
-            return node["schema"]
-        if node.get("type") != "dataclass":
-            return node
-        cls, config = node["cls"], node["config"]
-        fields = {f["name"]: {"type": "model-field", "schema": f["schema"]} for f in node["schema"]["fields"]}
-        model: dict[str, Any] = {"type": "model", "cls": cls, "config": config, "schema": {
-            "type": "model-fields", "fields": fields, "model_name": cls.__name__,
-            "extra_behavior": config["extra_fields_behavior"]}}
-        if node["post_init"]:
-            model = {"type": "function-after", "function": {"type": "no-info", "function": post_init},
-                     "schema": model}
-        models[cls.__name__] = {**model, "ref": cls.__name__}
-        return {"type": "definition-ref", "schema_ref": cls.__name__}
-
-    for document in DOCUMENTS:
-        convert(TypeAdapter(document).core_schema)
-    return [models[name] for name in sorted(models)]
-
-
-def _class_name(ref: str) -> str:
-    return ref.split(":")[0].rsplit(".", 1)[-1]
+    return generate(DOCUMENTS, post_init)
 
 
 def schema_module() -> str:
-    """The source of ``_schemas.py``."""
-    from pydantic_core import __version__
+    """The source of ``_schemas.py`` (:func:`cavra_notify.schemagen.schema_module`)."""
+    from .schemagen import schema_module as generate
 
-    schemas = model_schemas()
-    names = sorted({"post_init", *(s["ref"] for s in schemas)})
-    return (
-        '"""Generated from models.py by ``python -m cavra_notify.models``: do not edit."""\n\n'
-        "from typing import Any\n\n"
-        "from .models import (\n" + "".join(f"    {name},\n" for name in names) + ")\n\n"
-        f"PYDANTIC_CORE_VERSION = {__version__!r}\n\n"
-        f"MODELS: list[dict[str, Any]] = {_render(schemas, 0)}\n"
-    )
-
-
-def _render(node: Any, depth: int) -> str:
-    """Python source for ``node``: one key or item a line, short values on one line."""
-    if isinstance(node, dict):
-        items, opening, closing = [f"{key!r}: {_render(value, depth + 1)}" for key, value in node.items()], "{", "}"
-    elif isinstance(node, list):
-        items, opening, closing = [_render(item, depth + 1) for item in node], "[", "]"
-    else:
-        return str(node.__name__) if callable(node) else repr(node)
-    flat = opening + ", ".join(items) + closing
-    if "\n" not in flat and len(flat) + 4 * depth <= 100:
-        return flat
-    pad = "    " * (depth + 1)
-    return opening + "\n" + "".join(f"{pad}{item},\n" for item in items) + "    " * depth + closing
+    return generate(model_schemas(), __name__)
 
 
 if __name__ == "__main__":
     from pathlib import Path
 
-    from cavra_notify.models import schema_module as generate
+    from cavra_notify.models import schema_module as current
 
-    Path(__file__).with_name("_schemas.py").write_text(generate())
+    Path(__file__).with_name("_schemas.py").write_text(current())

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .errors import SettingsError
+from .timeutil import MAX_SPAN_DAYS
 
 MODES = ("disabled", "shadow", "enforce", "promoted")
 ENV_MODE = "CAVRA_GO_BACKEND_MODE"
@@ -50,13 +52,17 @@ def _days(flag: object, env: Mapping[str, str], name: str, default: int, minimum
     raw, source = _pick(flag, env, name)
     if raw is None:
         return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise SettingsError(f"{source}: expected a whole number of days, got {raw!r}") from None
-    if value < minimum:
-        raise SettingsError(f"{source}: must be at least {minimum}, got {value}")
+    text = raw.strip()
+    if not _WHOLE.fullmatch(text):
+        shown = raw if len(raw) <= 20 else raw[:20] + "..."
+        raise SettingsError(f"{source}: expected a whole number of days, got {shown!r}")
+    value = int(text)
+    if not minimum <= value <= MAX_SPAN_DAYS:
+        raise SettingsError(f"{source}: must be within {minimum}..{MAX_SPAN_DAYS} days, got {value}")
     return value
+
+
+_WHOLE = re.compile(r"[+-]?[0-9]{1,12}")
 
 
 def resolve(
