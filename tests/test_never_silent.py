@@ -214,3 +214,18 @@ def test_the_console_header_is_the_worst_of_schedule_and_escalation(world: dict[
     assert overview["outstanding_route_count"] == 0
     assert [s["status"] for s in overview["schedules"]] == ["needs_attention"]
     assert overview["alert_level"] == "critical"
+
+
+@pytest.mark.parametrize("argv", [
+    ["evidence", "list", "--limit", "99999999999999999999"],
+    ["evidence", "list", "--limit", "0"],
+    ["runtime", "go-rollback-drill-notification-deliver", "--timeout-seconds", "nan"],
+    ["runtime", "go-rollback-drill-notification-deliver", "--deadline-seconds", "inf"],
+    ["runtime", "go-rollback-drill-notification-deliver", "--retries", "-1"],
+])
+def test_absurd_flags_are_one_clear_line(argv: list[str], world: dict[str, Any],
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 15 item 11: bounds of every numeric delivery and history flag, checked once in the facade."""
+    code, out, err = cavra(capsys, *argv)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("cavra: error: ")
