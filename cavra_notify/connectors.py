@@ -29,6 +29,7 @@ class RawConfig:
     connectors: dict[str, dict[str, Any]]
     deny_names: list[str] = field(default_factory=list)
     api_token_ref: Any = None
+    signing_key_ref: Any = None  # ``evidence_signing_key``: Ed25519 private key (PEM) that signs evidence bundles
 
     @property
     def names(self) -> frozenset[str]:
@@ -82,7 +83,8 @@ def _shape(document: Any, path: str, where: str) -> RawConfig:
     if not isinstance(deny, list) or not all(isinstance(n, str) for n in deny):
         raise ConfigError(f"{where}: $.customer_denylist: expected a list of names")
     api = document.get("api") or {}
-    return RawConfig(path, connectors, deny, api.get("token") if isinstance(api, dict) else None)
+    return RawConfig(path, connectors, deny, api.get("token") if isinstance(api, dict) else None,
+                     document.get("evidence_signing_key"))
 
 
 def resolve_secret(value: Any, where: str) -> Any:

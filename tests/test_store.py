@@ -40,14 +40,16 @@ def store(tmp_path: Path) -> Any:
     s.close()
 
 
-def claim(store: EvidenceStore, now: datetime, *, key: str = "r1", connector: str = "slack-main",
+def claim(store: SQLiteStore, now: datetime, *, key: str = "r1", connector: str = "slack-main",
           delivery_key: str = "dk-1", force: bool = False, lease: float = 60) -> str:
+    """A claim at ``now``, with the store's own clock (that leases run on) set to the same time."""
+    store.clock = lambda: now
     return store.claim(occurrence="sched-a@2025-03-10", route_key=key, connector=connector,
                        delivery_key=delivery_key, now=now, repeat_interval=DAY, force=force,
                        lease_seconds=lease)
 
 
-def complete(store: EvidenceStore, at: datetime, outcome: str = "delivered", *, key: str = "r1",
+def complete(store: SQLiteStore, at: datetime, outcome: str = "delivered", *, key: str = "r1",
              connector: str = "slack-main") -> None:
     store.complete(occurrence="sched-a@2025-03-10", route_key=key, connector=connector, outcome=outcome,
                    completed_at=at)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from typing import Any
 
 from . import output
@@ -39,9 +40,13 @@ def add_commands(commands: Any) -> None:
     p = sub.add_parser("export", help="a hash-chained JSON bundle of everything for a schedule")
     p.add_argument("schedule_id")
     p.add_argument("--evidence-db")
+    p.add_argument("--connector-config", help="signs with its evidence_signing_key (env CAVRA_CONNECTOR_CONFIG)")
+    p.add_argument("--from-seq", type=int, help="first store sequence number (a range export says and signs it)")
+    p.add_argument("--to-seq", type=int, help="last store sequence number (default: the store's last)")
     p.set_defaults(handler=cmd_evidence_export)
-    p = sub.add_parser("verify", help="check an exported bundle's hashes")
+    p = sub.add_parser("verify", help="check an exported bundle's hashes, range and signature")
     p.add_argument("bundle")
+    p.add_argument("--public-key", help="PEM Ed25519 public key the bundle must be signed with")
     p.set_defaults(handler=cmd_evidence_verify)
     p = sub.add_parser("dashboard", help="counts of deliveries, failures, acks and outstanding routes")
     p.add_argument("--now")
@@ -101,7 +106,7 @@ def cmd_connectors_check(args: argparse.Namespace) -> int:
 def _store(args: argparse.Namespace) -> Any:
     from ..store import open_store
 
-    return open_store(args.evidence_db)
+    return open_store(args.evidence_db, read_only=True)  # read commands never write
 
 
 def cmd_evidence_list(args: argparse.Namespace) -> int:
@@ -135,27 +140,34 @@ def cmd_evidence_show(args: argparse.Namespace) -> int:
 
 
 def cmd_evidence_export(args: argparse.Namespace) -> int:
+    from ..store.signing import signed_export
+
     store = _store(args)
     try:
-        output.emit_json(store.export(args.schedule_id))
+        bundle, note = signed_export(store, args.schedule_id, from_seq=args.from_seq, to_seq=args.to_seq,
+                                     config_path=args.connector_config or os.environ.get("CAVRA_CONNECTOR_CONFIG"))
     finally:
         store.close()
+    output.emit_json(bundle)
+    if note:
+        sys.stderr.write(f"cavra: note: {note}\n")
     return 0
 
 
 def cmd_evidence_verify(args: argparse.Namespace) -> int:
     from ..errors import InputError
     from ..jsonfile import read_json
-    from ..store import verify_bundle
+    from ..store.signing import verify_with_key
 
     bundle = read_json(args.bundle, "evidence bundle", max_bytes=512 * 1024 * 1024)
     if not isinstance(bundle, dict):
         raise InputError(f"evidence bundle {args.bundle}: not a bundle object")
-    problems = verify_bundle(bundle)
+    problems, proof = verify_with_key(bundle, args.public_key)
     for line in problems:
         output.emit(f"TAMPERED: {line}")
     if not problems:
-        output.emit(f"bundle intact: {len(bundle.get('records', []))} records, chain hash {bundle.get('chain_hash')}")
+        output.emit(f"bundle intact: {len(bundle.get('records', []))} records, chain hash {bundle.get('chain_hash')}"
+                    f" ({proof})")
     return 1 if problems else 0
 
 

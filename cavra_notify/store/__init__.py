@@ -39,8 +39,10 @@ def default_db_path() -> Path:
     return Path(base) / "cavra-notify" / "evidence.db"
 
 
-def open_store(path: str | Path | None = None) -> EvidenceStore:
-    """Open (creating if needed) the evidence store at ``path``, ``$CAVRA_EVIDENCE_DB`` or the default."""
+def open_store(path: str | Path | None = None, *, read_only: bool = False) -> EvidenceStore:
+    """Open (creating if needed) the evidence store at ``path``, ``$CAVRA_EVIDENCE_DB`` or the default.
+
+    ``read_only`` opens an existing store without creating, migrating or writing anything."""
     target: str | Path = path if path is not None else os.environ.get(DEFAULT_DB_ENV, "").strip()
     if not target:
         target = default_db_path()
@@ -55,4 +57,4 @@ def open_store(path: str | Path | None = None) -> EvidenceStore:
             target = target.split("://", 1)[1]
         elif scheme:
             raise StoreError(f"unsupported evidence store URL scheme '{scheme}'; use a file path")
-    return SQLiteStore(Path(target).expanduser())
+    return SQLiteStore(Path(target).expanduser(), read_only=read_only)

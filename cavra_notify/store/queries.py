@@ -8,15 +8,18 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InputError
+from . import codec
 from .codec import RECORD_COLUMNS, col
 from .protocol import KINDS, Timestamp
 
 HISTORY_FILTERS = ("schedule_id", "provider", "kind", "outcome", "since", "until")
 COUNTS_SQL = "SELECT kind, outcome, failure_class, COUNT(*) FROM records GROUP BY kind, outcome, failure_class"
+# A schedule's records with ``seq`` in [from, to], in store order (parameters: id, id, from, to).
 EXPORT_SQL = (
-    f"SELECT {RECORD_COLUMNS} FROM records WHERE schedule_id = ?"
-    " OR seq IN (SELECT seq FROM record_schedules WHERE schedule_id = ?) ORDER BY seq"
+    f"SELECT {RECORD_COLUMNS} FROM records WHERE (schedule_id = ?"
+    " OR seq IN (SELECT seq FROM record_schedules WHERE schedule_id = ?)) AND seq >= ? AND seq <= ? ORDER BY seq"
 )
+LAST_SEQ_SQL = "SELECT COALESCE(MAX(seq), 0) FROM records"
 
 
 def history_sql(
@@ -91,3 +94,17 @@ def counts(rows: list[tuple[Any, ...]], schedules: int, pending: int) -> dict[st
         "acknowledgements": {"total": sum(by_state.values()), "by_state": dict(sorted(by_state.items()))},
         "pending_intents": pending,
     }
+
+
+def export_range(from_seq: int | None, to_seq: int | None, last_seq: int) -> tuple[int, int]:
+    """The inclusive sequence range an export covers (``to_seq`` defaults to the store's last record)."""
+    for name, value in (("from_seq", from_seq), ("to_seq", to_seq)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise InputError(f"export {name} must be a positive integer")
+    high = last_seq if to_seq is None else min(to_seq, last_seq)
+    return (from_seq or 1), high
+
+
+def bundle_records(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Export rows as bundle records: each record with its store sequence number."""
+    return [{"seq": row[0], **codec.record(row)} for row in rows]

@@ -6,16 +6,17 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
+from ..timeutil import utcnow
 from . import codec, queries
 from .bundle import build_bundle
 from .codec import RECORD_COLUMNS, col
-from .files import BUSY_TIMEOUT_MS, check_file, store_error
+from .files import connect, store_error
 from .protocol import ClaimResult, RouteClaim, Timestamp, to_utc
 from .schema import migrate
 
@@ -44,26 +45,16 @@ def _check_repeat(db: sqlite3.Connection, kind: str, record_id: str, payload: st
 class SQLiteStore:
     """An :class:`~cavra_notify.store.protocol.EvidenceStore` in one SQLite file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
+        self.clock: Callable[[], datetime] = utcnow  # leases run on this clock, never on a caller's ``now``
         self._lock = threading.RLock()
-        check_file(path)
+        self._conn = connect(path, read_only=read_only)
+        if read_only:
+            return
         try:
-            self._conn = sqlite3.connect(
-                str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as exc:
-            raise store_error(path, exc) from None
-        try:
-            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._conn.execute("PRAGMA journal_mode = WAL").fetchone()
-            self._conn.execute("PRAGMA synchronous = FULL")
-            self._conn.execute("PRAGMA foreign_keys = ON")
             with self._write() as db:
                 migrate(db, str(path))
-        except sqlite3.Error as exc:
-            self._conn.close()
-            raise store_error(path, exc) from None
         except StoreError:
             self._conn.close()
             raise
@@ -173,15 +164,18 @@ class SQLiteStore:
 
     def claim_many(self, claims: Sequence[RouteClaim], *, now: datetime, repeat_interval: timedelta,
                    force: bool, lease_seconds: float) -> list[ClaimResult]:
-        """Record the intent to send each route before it is sent, all in one transaction (see the protocol)."""
+        """Record the intent to send each route before it is sent, all in one transaction (see the protocol).
+
+        ``now`` (the evaluation time) decides the repeat interval only; leases run on the store's clock."""
         now_utc = to_utc(now, "now")
-        now_s = col(now_utc)
-        lease = col(now_utc + timedelta(seconds=lease_seconds))
         with self._write() as db:
+            clock = to_utc(self.clock(), "store clock")
+            now_s, lease = col(clock), col(clock + timedelta(seconds=lease_seconds))
             return [self._claim(db, c, now_utc, now_s, lease, repeat_interval, force) for c in claims]
 
     def _claim(self, db: sqlite3.Connection, claim: RouteClaim, now_utc: datetime, now_s: str, lease: str,
                repeat_interval: timedelta, force: bool) -> ClaimResult:
+        """``now_s`` and ``lease`` are the store clock's time and the lease's end on it."""
         key = (claim.occurrence, claim.route_key, claim.connector)
         row = db.execute(
             "SELECT state, lease_until, delivered_at FROM notification_log"
@@ -337,7 +331,8 @@ class SQLiteStore:
             pending = db.execute("SELECT COUNT(*) FROM notification_log WHERE state = 'sending'").fetchone()[0]
         return queries.counts(rows, schedules, pending)
 
-    def export(self, schedule_id: str) -> dict[str, Any]:
+    def export(self, schedule_id: str, *, from_seq: int | None = None, to_seq: int | None = None) -> dict[str, Any]:
         with self._read() as db:
-            rows = db.execute(queries.EXPORT_SQL, (schedule_id, schedule_id)).fetchall()
-        return build_bundle(schedule_id, [codec.record(row) for row in rows])
+            low, high = queries.export_range(from_seq, to_seq, db.execute(queries.LAST_SEQ_SQL).fetchone()[0])
+            rows = db.execute(queries.EXPORT_SQL, (schedule_id, schedule_id, low, high)).fetchall()
+        return build_bundle(schedule_id, queries.bundle_records(rows), from_seq=from_seq, to_seq=high)
