@@ -49,3 +49,6 @@ def restore_log_filters() -> Iterator[None]:
     yield
     for handler, filters in saved.items():
         handler.filters[:] = filters
+
+
+from .backends import evidence_db, pg_server  # noqa: E402,F401  (SQLite and PostgreSQL evidence stores)

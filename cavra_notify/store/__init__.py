@@ -49,12 +49,11 @@ def open_store(path: str | Path | None = None, *, read_only: bool = False) -> Ev
     if isinstance(target, str):
         scheme = target.split("://", 1)[0].lower() if "://" in target else ""
         if scheme in ("postgresql", "postgres"):
-            raise StoreError(
-                "PostgreSQL backend not installed: this build of cavra-notify supports only the "
-                "embedded SQLite store (use a file path)"
-            )
-        if scheme == "sqlite":
-            target = target.split("://", 1)[1]
+            from .postgres import PostgresStore
+
+            return PostgresStore(target, read_only=read_only)
+        if target.startswith("sqlite:"):
+            target = target.removeprefix("sqlite:").removeprefix("//")
         elif scheme:
-            raise StoreError(f"unsupported evidence store URL scheme '{scheme}'; use a file path")
+            raise StoreError(f"unsupported evidence store URL scheme '{scheme}'; use a file path or postgresql://")
     return SQLiteStore(Path(target).expanduser(), read_only=read_only)
