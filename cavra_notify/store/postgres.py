@@ -137,15 +137,19 @@ class PostgresStore(SQLStore):
         """Session advisory locks on one held connection: a schedule another worker holds is left to it."""
         if not schedule_ids:
             return []
-        try:
-            if self._locks is None:
-                self._locks = self._pool.getconn()
-            rows = self._locks.execute(
-                "SELECT id FROM unnest(%s::text[]) AS id WHERE pg_try_advisory_lock(hashtextextended('cavra:' || id,"
-                " 0))", [list(schedule_ids)]).fetchall()
-        except self._psycopg.Error as exc:
-            raise self._error(exc) from None
-        return [str(r[0]) for r in rows]
+        for attempt in (1, 2):  # a connection lost with a server restart is replaced once
+            try:
+                if self._locks is None:
+                    self._locks = self._pool.getconn()
+                rows = self._locks.execute(
+                    "SELECT id FROM unnest(%s::text[]) AS id WHERE pg_try_advisory_lock(hashtextextended("
+                    "'cavra:' || id, 0))", [list(schedule_ids)]).fetchall()
+                return [str(r[0]) for r in rows]
+            except self._psycopg.Error as exc:
+                self._drop_locks()
+                if attempt == 2:
+                    raise self._error(exc) from None
+        return []
 
     def unlock_schedules(self, schedule_ids: Sequence[str]) -> None:
         if not schedule_ids or self._locks is None:
@@ -153,8 +157,15 @@ class PostgresStore(SQLStore):
         try:
             self._locks.execute("SELECT pg_advisory_unlock(hashtextextended('cavra:' || id, 0)) FROM"
                                 " unnest(%s::text[]) AS id", [list(schedule_ids)])
-        except self._psycopg.Error as exc:
-            raise self._error(exc) from None
+        except self._psycopg.Error:
+            self._drop_locks()  # the session is gone, and its locks with it
+
+    def _drop_locks(self) -> None:
+        if self._locks is not None:
+            with contextlib.suppress(Exception):
+                self._locks.close()
+                self._pool.putconn(self._locks)
+            self._locks = None
 
     def after_copy(self) -> None:
         with self._write() as db:
