@@ -69,6 +69,24 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX idx_records_connector ON records (connector, recorded_at)",
         ),
     ),
+    (
+        3,
+        (  # the dashboard's counts, maintained on insert so that reading them does not grow with the store
+            """CREATE TABLE record_counts (
+                kind TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                failure_class TEXT NOT NULL,
+                n INTEGER NOT NULL,
+                PRIMARY KEY (kind, outcome, failure_class))""",
+            "INSERT INTO record_counts (kind, outcome, failure_class, n) SELECT kind, COALESCE(outcome, ''),"
+            " COALESCE(failure_class, ''), COUNT(*) FROM records GROUP BY 1, 2, 3",
+            """CREATE TRIGGER records_counted AFTER INSERT ON records BEGIN
+                INSERT INTO record_counts (kind, outcome, failure_class, n)
+                VALUES (NEW.kind, COALESCE(NEW.outcome, ''), COALESCE(NEW.failure_class, ''), 1)
+                ON CONFLICT (kind, outcome, failure_class) DO UPDATE SET n = n + 1;
+            END""",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
