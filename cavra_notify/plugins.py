@@ -2,7 +2,9 @@
 
 Plugins are modules named by entry points in the ``cavra_notify`` group. They load lazily, once, on
 the first :func:`get_registry` call. A plugin that fails to import or register is skipped with a
-warning naming its distribution (``CAVRA_PLUGINS_STRICT=1`` makes that an error).
+warning naming its distribution (``CAVRA_PLUGINS_STRICT=1`` makes that an error): any exception
+counts, ``SystemExit`` included, and an import still running after ``CAVRA_PLUGIN_IMPORT_TIMEOUT``
+seconds (default 30) is abandoned as that plugin's failure.
 ``CAVRA_LOAD_PLUGINS=a,b`` loads only those entry points; ``CAVRA_DISABLE_PLUGINS=a,b`` skips some.
 Core code reaches hooks only through :class:`Registry`, never by hook name.
 """
@@ -10,7 +12,9 @@ Core code reaches hooks only through :class:`Registry`, never by hook name.
 from __future__ import annotations
 
 import logging
+import math
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -19,13 +23,15 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .errors import PluginError
+from .errors import PluginError, SettingsError
 from .provider import Provider
 
 ENTRY_POINT_GROUP = "cavra_notify"
 ENV_STRICT = "CAVRA_PLUGINS_STRICT"
 ENV_LOAD = "CAVRA_LOAD_PLUGINS"
 ENV_DISABLE = "CAVRA_DISABLE_PLUGINS"
+ENV_IMPORT_TIMEOUT = "CAVRA_PLUGIN_IMPORT_TIMEOUT"
+DEFAULT_IMPORT_TIMEOUT = 30.0
 log = logging.getLogger("cavra_notify.plugins")
 
 
@@ -65,7 +71,7 @@ class Registry:
         self.plugins[info.name] = info
         try:
             self.pm.register(plugin, name=info.name)
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit & co. from a plugin end only that plugin
             self._fail(info, "could not register", exc)
             return
         info.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
@@ -73,7 +79,7 @@ class Registry:
             if impl.plugin is plugin:
                 try:
                     impl.function(register=lambda provider: self._register_provider(provider, info))
-                except Exception as exc:
+                except BaseException as exc:
                     for name in info.providers:  # skipped means skipped: nothing half-registered stays
                         self.providers.pop(name, None)
                     info.providers.clear()
@@ -120,19 +126,54 @@ def discover(env: Mapping[str, str] | None = None) -> Registry:
     env = os.environ if env is None else env
     registry = Registry(strict=env.get(ENV_STRICT, "") in ("1", "true", "yes"))
     allow, deny = _names(env.get(ENV_LOAD)), _names(env.get(ENV_DISABLE)) or set()
+    timeout = _import_timeout(env.get(ENV_IMPORT_TIMEOUT))
     for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         if (allow is not None and ep.name not in allow) or ep.name in deny:
             continue
         dist = ep.dist
         info = PluginInfo(ep.name, dist.name if dist else None, dist.version if dist else None)
-        try:
-            module = ep.load()
-        except Exception as exc:
+        module, error = _load(ep, timeout)
+        if error is not None:
             registry.plugins[ep.name] = info
-            registry._fail(info, "failed to import", exc)
+            registry._fail(info, "failed to import", error)
             continue
         registry.add(module, info)
     return registry
+
+
+def _import_timeout(value: str | None) -> float:
+    if value is None or not value.strip():
+        return DEFAULT_IMPORT_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise SettingsError(f"{ENV_IMPORT_TIMEOUT}: expected a positive number of seconds, got {value[:40]!r}")
+    return seconds
+
+
+def _load(ep: metadata.EntryPoint, timeout: float) -> tuple[Any, BaseException | None]:
+    """Import one entry point in a watchdog thread: (module, None) or (None, why it failed).
+
+    Whatever the import raises (``SystemExit`` at import included) is returned, never raised; an
+    import still running after ``timeout`` seconds is left behind in its daemon thread.
+    """
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((ep.load(), None))
+        except BaseException as exc:
+            outcome.append((None, exc))
+
+    thread = threading.Thread(target=run, name=f"cavra-import-{ep.name}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not outcome:
+        return None, TimeoutError(f"the import did not finish within {timeout:g}s ({ENV_IMPORT_TIMEOUT})")
+    module, error = outcome[0]
+    return module, error
 
 
 _registry: Registry | None = None

@@ -285,3 +285,46 @@ def test_a_half_registered_plugin_leaves_nothing_behind() -> None:
     assert "half" not in registry.providers and registry.plugins["half"].providers == []
     registry.delivery_recorded({"route_key": "r"})
     assert observed == []
+
+
+# --- hostile plugins at import (issue 15) ----------------------------------------------------
+
+def test_a_plugin_that_exits_at_import_is_that_plugins_load_failure(site: Path) -> None:
+    make_dist(site, "exiting-cavra", "exiting_cavra", "import sys\nsys.exit(0)\n", "exiting")
+    done = run(site, "plugins", "--json")
+    assert done.returncode == 0, done.stderr
+    plugins = {p["name"]: p for p in json.loads(done.stdout)}
+    assert plugins["exiting"]["loaded"] is False and "SystemExit" in plugins["exiting"]["error"]
+    assert "exiting-cavra" in plugins["exiting"]["error"]
+    assert plugins["thirdparty"]["loaded"] is True and plugins["webhook"]["loaded"] is True
+
+
+def test_a_plugin_that_exits_in_its_register_hook_is_isolated(site: Path) -> None:
+    source = "import sys\nfrom cavra_notify import hookimpl\n\n@hookimpl\ndef cavra_register_providers(register):\n" \
+             "    raise SystemExit(3)\n"
+    make_dist(site, "quitter-cavra", "quitter_cavra", source, "quitter")
+    done = run(site, "plugins", "--json")
+    assert done.returncode == 0, done.stderr
+    plugins = {p["name"]: p for p in json.loads(done.stdout)}
+    assert plugins["quitter"]["loaded"] is False and "SystemExit" in plugins["quitter"]["error"]
+
+
+def test_a_hung_import_becomes_a_clear_error_naming_the_distribution(site: Path) -> None:
+    make_dist(site, "hanging-cavra", "hanging_cavra", "import time\ntime.sleep(3600)\n", "hanging")
+    done = run(site, "plugins", "--json", CAVRA_PLUGIN_IMPORT_TIMEOUT="1")
+    assert done.returncode == 0, done.stderr
+    plugins = {p["name"]: p for p in json.loads(done.stdout)}
+    error = plugins["hanging"]["error"]
+    assert plugins["hanging"]["loaded"] is False and "hanging-cavra" in error and "did not finish within 1s" in error
+    assert plugins["thirdparty"]["loaded"] is True
+
+    strict = run(site, "plugins", "--json", CAVRA_PLUGIN_IMPORT_TIMEOUT="1", CAVRA_PLUGINS_STRICT="1")
+    assert strict.returncode == 2 and strict.stdout == ""
+    assert strict.stderr.startswith("cavra: error: plugin hanging (hanging-cavra) failed to import: TimeoutError")
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "soon"])
+def test_a_bad_import_timeout_is_one_clear_line(site: Path, value: str) -> None:
+    done = run(site, "plugins", "--json", CAVRA_PLUGIN_IMPORT_TIMEOUT=value)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("cavra: error: CAVRA_PLUGIN_IMPORT_TIMEOUT: expected a positive number")
