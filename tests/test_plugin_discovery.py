@@ -328,3 +328,63 @@ def test_a_bad_import_timeout_is_one_clear_line(site: Path, value: str) -> None:
     done = run(site, "plugins", "--json", CAVRA_PLUGIN_IMPORT_TIMEOUT=value)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith("cavra: error: CAVRA_PLUGIN_IMPORT_TIMEOUT: expected a positive number")
+
+
+# --- load only the plugins a delivery uses (issue 19) ----------------------------------------
+
+OBSERVER = '''
+"""An observer-only plugin: it registers no provider and counts delivery records."""
+from cavra_notify import hookimpl
+
+SEEN = []
+
+
+@hookimpl
+def cavra_delivery_recorded(evidence):
+    SEEN.append(evidence["route_key"])
+'''
+
+HEAVY_SDKS = ("jira", "pysnow", "slack_sdk", "pymsteams")
+
+
+def test_a_webhook_only_delivery_imports_no_other_providers_sdk(tmp_path: Path) -> None:
+    examples = ROOT / "examples"
+    schedule = json.loads((examples / "schedule.json").read_text())
+    schedule.update(notification_providers=["webhook"], owner_routes={})
+    (tmp_path / "schedule.json").write_text(json.dumps(schedule))
+    with FakeReceiver() as rx:
+        (tmp_path / "connectors.json").write_text(json.dumps({"connectors": {"webhook": {"url": rx.url + "/h"}}}))
+        script = textwrap.dedent(f"""
+            import json, sys
+            from cavra_notify.cli import main
+            code = main(["runtime", "go-rollback-drill-notification-deliver", "--mode", "promoted",
+                         "--rollback-drill-schedule-path", {str(tmp_path / "schedule.json")!r},
+                         "--rollback-drill-history-path", {str(examples / "history.json")!r},
+                         "--connector-config", {str(tmp_path / "connectors.json")!r},
+                         "--evidence-db", {str(tmp_path / "e.db")!r}, "--now", "2026-12-20T00:00:00Z", "--json"])
+            sys.stderr.write(json.dumps([code, sorted(m for m in {HEAVY_SDKS!r} if m in sys.modules)]))
+        """)
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("CAVRA_")}
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environ,
+                              timeout=120, check=False)
+        sent = len(rx.requests_to("/h"))
+    code, imported = json.loads(done.stderr.strip().splitlines()[-1])
+    assert code == 0 and sent == 2, done.stderr
+    assert imported == []
+
+
+def test_lookups_load_only_the_named_plugin_and_observers_still_hear_every_record(on_path: Path) -> None:
+    make_dist(on_path, "observer-cavra", "observer_cavra", OBSERVER, "observer")
+    importlib.invalidate_caches()
+    registry = discover(env={})
+    try:
+        assert registry.providers.get("webhook") is not None
+        assert set(registry._plugins) == {"webhook"}  # nothing else imported yet
+        registry.delivery_recorded({"route_key": "r-1"})
+        assert set(registry._plugins) == {"webhook", "observer"}  # the observer, not the other providers
+        assert sys.modules["observer_cavra"].SEEN == ["r-1"]
+        assert "thirdparty" in registry.providers and "slack" not in registry._plugins  # by its name
+        assert "no-such-provider" not in registry.providers  # an unknown name: the rest load to look
+        assert {"slack", "jira", "servicenow", "teams"} <= set(registry._plugins)
+    finally:
+        sys.modules.pop("observer_cavra", None)
