@@ -20,6 +20,8 @@ _EXPORTS = {
     "error_code": "failures", "expect_success": "failures", "header": "failures", "parse_retry_after": "failures",
     "HttpUrl": "fields", "OriginUrl": "fields", "SecretHttpUrl": "fields", "ServerUrl": "fields",
     "OpenRecords": "dedupe", "comment_or_create": "dedupe", "stable_key": "dedupe",
+    "NetworkSettings": "network", "network_secrets": "network", "proxy_for": "network",
+    "requests_adapter": "network", "ssl_context": "network",
 }
 
 if TYPE_CHECKING:
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     )
     from .fields import HttpUrl, OriginUrl, SecretHttpUrl, ServerUrl
     from .hookspecs import hookimpl
+    from .network import NetworkSettings, network_secrets, proxy_for, requests_adapter, ssl_context
     from .provider import (
         DeliveryFailure,
         DeliveryRequest,
@@ -57,8 +60,9 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "CavraError", "ConfigError", "DeliveryFailure", "DeliveryRequest", "Event", "FailureClass", "HttpUrl",
-    "InputError", "Message", "OpenRecords", "OriginUrl", "PluginError", "Provider", "Receipt", "Route",
-    "SecretHttpUrl", "ServerUrl", "SettingsError", "StoreError", "__version__", "check_response",
-    "classify_exception", "classify_status", "comment_or_create", "error_code", "expect_success", "header",
-    "hookimpl", "parse_retry_after", "stable_key",
+    "InputError", "Message", "NetworkSettings", "OpenRecords", "OriginUrl", "PluginError", "Provider",
+    "Receipt", "Route", "SecretHttpUrl", "ServerUrl", "SettingsError", "StoreError", "__version__",
+    "check_response", "classify_exception", "classify_status", "comment_or_create", "error_code",
+    "expect_success", "header", "hookimpl", "network_secrets", "parse_retry_after", "proxy_for",
+    "requests_adapter", "ssl_context", "stable_key",
 ]

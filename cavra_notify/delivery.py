@@ -253,6 +253,7 @@ class Dispatcher:
     def _evidence(self, route: Mapping[str, Any], connector: str, key: str, target: str | None,
                   attempts: list[dict[str, Any]], failure: DeliveryFailure | None, claim: str, started: str | None,
                   receipt: Receipt | None = None) -> dict[str, Any]:
+        from .network import evidence_fields
         from .redact import redact_url
 
         provider = self.connectors[connector].provider if connector in self.connectors else route["provider"]
@@ -281,6 +282,7 @@ class Dispatcher:
             "completed_at": iso(self.clock()),
             "receipt": dict(receipt.details) if receipt and failure is None else {},
             "target": redact_url(target) if target else None,
+            **evidence_fields(self.connectors[connector].settings if connector in self.connectors else None),
         }
 
 

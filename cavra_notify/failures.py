@@ -18,7 +18,7 @@ def classify_status(status: int) -> FailureClass | None:
         return None
     if status == 429:
         return FailureClass.RATE_LIMITED
-    if status in (401, 403):
+    if status in (401, 403, 407):  # 407: the proxy refused its credentials
         return FailureClass.AUTH
     if status in (408, 504):
         return FailureClass.TIMEOUT
@@ -132,7 +132,8 @@ _TIMEOUT_NAMES = {"TimeoutException", "Timeout", "ReadTimeout", "ConnectTimeout"
                   "ReadTimeoutError", "ConnectTimeoutError", "WriteTimeout", "PoolTimeout"}
 _CONNECTION_NAMES = {"ConnectError", "ConnectionError", "NewConnectionError", "ConnectionRefusedError",
                      "RemoteProtocolError", "NetworkError", "MaxRetryError", "ProtocolError",
-                     "URLError", "ConnectionResetError"}
+                     "URLError", "ConnectionResetError", "ClientConnectionError", "ClientPayloadError",
+                     "SSLError", "CertificateError", "ProxyError", "ClientProxyConnectionError"}
 
 
 def classify_exception(exc: BaseException) -> DeliveryFailure:

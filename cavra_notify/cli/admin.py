@@ -105,6 +105,7 @@ def cmd_plugins_check(args: argparse.Namespace) -> int:
 def cmd_connectors_check(args: argparse.Namespace) -> int:
     from ..connectors import read_config, validate_connector
     from ..errors import ConfigError, SettingsError
+    from ..network import NetworkSettings, describe, summary
     from ..plugins import get_registry
     from ..provider import secret_field_names
     from ..redact import Redactor
@@ -117,13 +118,15 @@ def cmd_connectors_check(args: argparse.Namespace) -> int:
     secrets: list[str] = []
     for name in sorted(raw.connectors):
         provider = registry.providers.get(raw.provider_of(name))
+        own = [f for f in secret_field_names(provider.settings_model) if f not in NetworkSettings.model_fields] \
+            if provider else []
         row: dict[str, Any] = {"connector": name, "provider": raw.provider_of(name),
                                "plugin_installed": provider is not None, "valid": False, "problem": None,
-                               "secret_fields": secret_field_names(provider.settings_model) if provider else []}
+                               "secret_fields": own, "network": None}
         try:
             connector = validate_connector(raw, name, registry)
             secrets.extend(connector.secrets)
-            row["valid"] = True
+            row["valid"], row["network"] = True, describe(connector.settings)
         except ConfigError as exc:
             row["problem"] = str(exc)
         results.append(row)
@@ -131,9 +134,9 @@ def cmd_connectors_check(args: argparse.Namespace) -> int:
     if args.json:
         output.emit_json({"config": raw.path, "connectors": results})
     else:
-        output.emit(output.table(["CONNECTOR", "PROVIDER", "INSTALLED", "VALID", "PROBLEM"], [
+        output.emit(output.table(["CONNECTOR", "PROVIDER", "INSTALLED", "VALID", "NETWORK", "PROBLEM"], [
             (r["connector"], r["provider"], "yes" if r["plugin_installed"] else "no", "yes" if r["valid"] else "NO",
-             r["problem"] or "") for r in results]))
+             summary(r["network"]), r["problem"] or "") for r in results]))
     return 0 if all(r["valid"] for r in results) else 2
 
 
