@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import functools
 import json
 import re
+import ssl
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -129,29 +129,46 @@ def build_headers(settings: WebhookSettings, delivery_key: str, body: bytes, now
     return headers
 
 
-@functools.lru_cache(maxsize=256)
-def _target(url: str) -> tuple[URL, str | None]:
-    """``url`` parsed once (a connector sends every route to the same URL), its user-info as Basic auth."""
-    parsed = URL(url)
-    if not parsed.user:
-        return parsed, None
-    credentials = f"{parsed.user}:{parsed.password or ''}".encode()
-    return parsed.with_user(None), "Basic " + base64.b64encode(credentials).decode("ascii")
+class _Target(NamedTuple):
+    url: URL
+    authorization: str | None  # Basic credentials from the URL's user-info
+    proxy: str | None
+    tls: ssl.SSLContext
+
+
+_targets: dict[int, tuple[WebhookSettings, _Target]] = {}
+
+
+def _target(settings: WebhookSettings) -> _Target:
+    """The connector's URL, credentials, proxy and TLS context, worked out once per settings object."""
+    cached = _targets.get(id(settings))
+    if cached is not None and cached[0] is settings:
+        return cached[1]
+    url = URL(settings.url.get_secret_value())
+    authorization = None
+    if url.user:
+        credentials = f"{url.user}:{url.password or ''}".encode()
+        url, authorization = url.with_user(None), "Basic " + base64.b64encode(credentials).decode("ascii")
+    target = _Target(url, authorization, proxy_for(settings, str(url)), ssl_context(settings))
+    if len(_targets) > 256:
+        _targets.clear()
+    _targets[id(settings)] = (settings, target)
+    return target
 
 
 async def deliver(request: DeliveryRequest) -> Receipt:
     """One POST of the event; a 2xx answer is a receipt, anything else a classified failure."""
     settings: WebhookSettings = request.settings
-    url, authorization = _target(settings.url.get_secret_value())
+    target = _target(settings)
     body = encode_event(request.event_json())
     headers = build_headers(settings, request.delivery_key, body, time.time())
-    if authorization:
-        headers["Authorization"] = authorization
+    if target.authorization:
+        headers["Authorization"] = target.authorization
     session = await _session.session()
     try:
         async with asyncio.timeout(request.timeout):
-            async with session.post(url, data=body, headers=headers, allow_redirects=False,
-                                    proxy=proxy_for(settings, str(url)), ssl=ssl_context(settings)) as response:
+            async with session.post(target.url, data=body, headers=headers, allow_redirects=False,
+                                    proxy=target.proxy, ssl=target.tls) as response:
                 await response.content.read(MAX_ANSWER)
                 status, answer_headers = response.status, response.headers
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:

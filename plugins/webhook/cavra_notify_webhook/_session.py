@@ -41,6 +41,7 @@ async def session() -> aiohttp.ClientSession:
         return entry[0]
     created = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=0, limit_per_host=CONCURRENCY),
+        timeout=aiohttp.ClientTimeout(total=None),  # the caller bounds each request with asyncio.timeout
         trust_env=False,
         cookie_jar=aiohttp.DummyCookieJar(),
         auto_decompress=False,
