@@ -21,7 +21,7 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -170,6 +170,11 @@ class Registry:
                     if _may_observe(ep):
                         self.load(name)
                 self._observers_loaded = True
+        for recorder in list(_recorders):  # the core's own observers (metrics)
+            try:
+                recorder(evidence)
+            except Exception as exc:
+                log.warning("a delivery recorder failed: %s", type(exc).__name__)
         try:
             self.pm.hook.cavra_delivery_recorded(evidence=evidence)
         except Exception as exc:
@@ -265,6 +270,13 @@ def _load(ep: metadata.EntryPoint, timeout: float) -> tuple[Any, BaseException |
 
 
 _registry: Registry | None = None
+_recorders: list[Callable[[Mapping[str, Any]], None]] = []
+
+
+def add_recorder(recorder: Callable[[Mapping[str, Any]], None]) -> None:
+    """Let a core observer (metrics) see every stored delivery record, whichever registry is in use."""
+    if recorder not in _recorders:
+        _recorders.append(recorder)
 
 
 def get_registry() -> Registry:

@@ -63,6 +63,7 @@ def add_commands(sub: Any, common: Callable[..., None], plan_flags: Callable[...
     p.add_argument("--force", action="store_true")
     p.add_argument("--now")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--metrics-textfile", help="write Prometheus metrics here when the sweep ends (node-exporter)")
     _delivery_flags(p)
     p.set_defaults(handler=cmd_sweep)
 
@@ -181,8 +182,10 @@ def _pairs(schedules: Path, histories: Path | None) -> list[tuple[Path, Path | N
 def cmd_sweep(args: argparse.Namespace) -> int:
     from .. import settings as settings_mod
     from ..errors import CavraError
+    from ..metrics import sweep_metrics
 
     now, options = _now(args), _options(args)
+    metrics = sweep_metrics(args.metrics_textfile)
     pairs = _pairs(Path(args.schedules), Path(args.histories) if args.histories else None)
     store = open_store(args)
     rows: list[dict[str, Any]] = []
@@ -211,6 +214,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 worst = max(worst, exc.exit_code)
             rows.append(row)
     finally:
+        if metrics is not None:
+            metrics.write(store)
         store.close()
         _progress(0, 0)
     if args.json:
