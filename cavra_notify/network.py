@@ -120,7 +120,7 @@ def proxy_for(settings: NetworkSettings, url: str) -> str | None:
     if _bypassed(parts.hostname or "", [*settings.no_proxy, *environment.get("no", "").split(",")]):
         return None
     if settings.proxy is None:
-        return environment.get(parts.scheme) or None
+        return environment.get(parts.scheme) or environment.get("all") or None
     if settings.proxy_username is None:
         return settings.proxy
     password = settings.proxy_password.get_secret_value() if settings.proxy_password else ""

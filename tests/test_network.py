@@ -8,6 +8,7 @@ certificate a private CA (trustme) signed, and an mTLS receiver that wants a cli
 from __future__ import annotations
 
 import json
+import os
 import ssl
 import uuid
 from collections.abc import Iterator
@@ -142,12 +143,17 @@ def test_a_wrong_proxy_password_is_an_auth_or_connection_failure_naming_no_secre
 
 
 def test_trust_env_lets_the_environment_choose_the_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.lower().endswith("_proxy")]:
+        monkeypatch.delenv(name)
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:3128")
     monkeypatch.setenv("NO_PROXY", "internal.example")
     trusting = NetworkSettings(trust_env=True)
     assert proxy_for(trusting, "http://hooks.example/x") == "http://127.0.0.1:3128"
     assert proxy_for(trusting, "http://a.internal.example/x") is None
     assert proxy_for(NetworkSettings(), "http://hooks.example/x") is None
+    monkeypatch.delenv("HTTP_PROXY")
+    monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:3129")
+    assert proxy_for(trusting, "https://hooks.example/x") == "http://127.0.0.1:3129"
 
 
 @pytest.mark.parametrize(("no_proxy", "host", "bypassed"), [
