@@ -1,7 +1,10 @@
 """cavra-notify: rollback-drill schedules, notification plans and redacted delivery evidence.
 
 The public surface is small and re-exported here, lazily: the read-only CLI commands never pay for
-pluggy or the provider contract they do not use.
+pluggy or the provider contract they do not use. Plugins import everything from here: the contract
+(``Provider``, ``DeliveryRequest`` with its ``Route``, ``Event`` and ``Message``, ``Receipt``,
+``DeliveryFailure``), the failure helpers (``expect_success``, ``classify_exception``, ...), the URL
+setting types, the network settings and the ticketing dedupe flow (``comment_or_create``).
 """
 
 from __future__ import annotations
