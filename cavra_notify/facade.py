@@ -112,6 +112,7 @@ class SweepRequest:
     options: DeliveryOptions = field(default_factory=DeliveryOptions)
     now: datetime | None = None
     progress: Callable[[int, int], None] | None = None
+    metrics_textfile: str | None = None  # Prometheus text for node-exporter, written when the sweep ends
 
 
 @dataclass(frozen=True)
@@ -277,12 +278,19 @@ class Cavra:
 
         o = request.options
         options = Options(retries=o.retries, timeout=o.timeout_seconds, deadline=o.deadline_seconds)
-        return sweep.run_sweep(sweep.SweepRequest(
-            schedules=Path(request.schedules), histories=Path(request.histories) if request.histories else None,
-            now=request.now or utcnow(), mode=request.mode, due_soon_days=request.due_soon_days,
-            max_age_days=request.max_age_days, connector_config=request.connector_config,
-            routing_policy=request.routing_policy_path, provider=request.providers, force=request.force,
-            options=options), self.store(), progress=request.progress)
+        from .metrics import sweep_metrics
+
+        metrics = sweep_metrics(request.metrics_textfile)  # a textfile that cannot be written is refused first
+        try:
+            return sweep.run_sweep(sweep.SweepRequest(
+                schedules=Path(request.schedules), histories=Path(request.histories) if request.histories else None,
+                now=request.now or utcnow(), mode=request.mode, due_soon_days=request.due_soon_days,
+                max_age_days=request.max_age_days, connector_config=request.connector_config,
+                routing_policy=request.routing_policy_path, provider=request.providers, force=request.force,
+                options=options), self.store(), progress=request.progress)
+        finally:
+            if metrics is not None:
+                metrics.write(self.store())
 
     def acknowledge(self, request: AckRequest) -> Acknowledgement:
         from .acks import record_ack
@@ -317,6 +325,22 @@ class Cavra:
         if not self.settings.connector_config_path:
             raise SettingsError("--connector-config: no connector config given (or set CAVRA_CONNECTOR_CONFIG)")
         return check_connectors(self.settings.connector_config_path)
+
+    # --- metrics ------------------------------------------------------------------------------------
+    @staticmethod
+    def enable_metrics() -> None:
+        """Count deliveries, attempts and retries from now on (``cavra_notify.metrics``)."""
+        from .metrics import enable
+
+        enable()
+
+    def metrics_text(self) -> bytes:
+        """The Prometheus text format: the counters since :meth:`enable_metrics` and this store's gauges."""
+        from .metrics import enable
+
+        metrics = enable()
+        metrics.use_store(self.store)
+        return metrics.text()
 
     # --- the store itself ----------------------------------------------------------------------------
     @staticmethod

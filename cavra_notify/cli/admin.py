@@ -91,9 +91,9 @@ def cmd_connectors_check(args: argparse.Namespace) -> int:
     if args.json:
         output.emit_json(report.to_json())
     else:
-        output.emit(output.table(["CONNECTOR", "PROVIDER", "INSTALLED", "VALID", "PROBLEM"], [
+        output.emit(output.table(["CONNECTOR", "PROVIDER", "INSTALLED", "VALID", "NETWORK", "PROBLEM"], [
             (c.connector, c.provider, "yes" if c.plugin_installed else "no", "yes" if c.valid else "NO",
-             c.problem or "") for c in report.connectors]))
+             c.network_summary, c.problem or "") for c in report.connectors]))
     return 0 if report.valid else 2
 
 

@@ -64,6 +64,7 @@ def add_commands(sub: Any, common: Callable[..., None], plan_flags: Callable[...
     p.add_argument("--force", action="store_true")
     p.add_argument("--now")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--metrics-textfile", help="write Prometheus metrics here when the sweep ends (node-exporter)")
     _delivery_flags(p)
     _store_flag(p)
     p.set_defaults(handler=cmd_sweep)
@@ -142,7 +143,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         schedules=args.schedules, histories=args.histories, mode=args.mode,
         due_soon_days=args.rollback_drill_due_soon_days, max_age_days=args.rollback_drill_max_age_days,
         connector_config=args.connector_config, routing_policy_path=args.routing_policy, providers=args.provider,
-        force=args.force, options=options(args), now=facade.parse_time(args.now), progress=_progress)
+        force=args.force, options=options(args), now=facade.parse_time(args.now), progress=_progress,
+        metrics_textfile=args.metrics_textfile)
     try:
         with facade.Cavra.from_flags(evidence_db=args.evidence_db, generated_by="cavra sweep") as cavra:
             result = cavra.sweep(request)
