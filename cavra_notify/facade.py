@@ -42,6 +42,15 @@ MODES = _settings.MODES
 ENV = {"mode": _settings.ENV_MODE, "history": _settings.ENV_HISTORY, "schedule": _settings.ENV_SCHEDULE,
        "due_soon": _settings.ENV_DUE_SOON, "max_age": _settings.ENV_MAX_AGE,
        "connectors": _settings.ENV_CONNECTORS, "evidence_db": "CAVRA_EVIDENCE_DB"}
+def configure_logging(log_format: str | None = None, level: str = "warning") -> None:
+    """Log to stderr as text or JSON lines (``--log-format``, else ``CAVRA_LOG_FORMAT``); see ``logs``."""
+    import logging
+
+    from .logs import configure
+
+    configure(log_format, getattr(logging, level.upper(), logging.WARNING))
+
+
 def gate_evidence() -> tuple[Any, ...]:
     """The Go pilot gate's other evidence inputs (key, flag, environment variable, kind)."""
     from .gate import EVIDENCE
