@@ -6,8 +6,8 @@ claimed in one transaction, its deliveries run concurrently, and their outcomes 
 group-commit writer (at most :data:`GROUP_COMMIT_SECONDS` after an answer, or every
 :data:`GROUP_COMMIT_ROUTES` routes); the ``cavra_delivery_recorded`` hook sees a record once it is
 stored. Several sweep workers (and API replicas) may work on the same schedules: claims are
-exactly-once whatever the backend, and on PostgreSQL a worker takes its batch's schedules with
-advisory locks, leaving a schedule another worker holds to that worker.
+exactly-once whatever the backend, and on PostgreSQL a worker takes each batch of schedule files with
+advisory locks before evaluating them, leaving a file another worker holds to that worker.
 """
 
 from __future__ import annotations
