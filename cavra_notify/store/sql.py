@@ -231,9 +231,8 @@ class SQLStore:
     def last_deliveries(self, schedule_id: str, occurrence: str) -> dict[str, datetime]:
         """route_key -> time of its latest successful delivery evidence in that occurrence."""
         with self._read() as db:
-            rows = self._all(db, "SELECT route_key, MAX(recorded_at) FROM records WHERE schedule_id = ?"
-                             " AND occurrence = ? AND kind = 'delivery' AND outcome IN ('delivered', 'accepted')"
-                             " GROUP BY route_key", (schedule_id, occurrence))
+            rows = self._all(db, "SELECT route_key, delivered_at FROM route_deliveries WHERE schedule_id = ?"
+                             " AND occurrence = ?", (schedule_id, occurrence))  # maintained on insert (v4)
         return {route_key: to_utc(at) for route_key, at in rows}
 
     # acknowledgements and escalation plans
