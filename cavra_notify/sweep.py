@@ -33,7 +33,7 @@ DEFAULT_MODE = "promoted"  # the sweep's mode when neither --mode nor CAVRA_GO_B
 BATCH_SCHEDULES = 250
 GROUP_COMMIT_SECONDS = 0.05
 GROUP_COMMIT_ROUTES = 512
-MAX_CONCURRENT_SCHEDULES = 64
+MAX_CONCURRENT_SCHEDULES = 16  # ~50 routes in flight; more mostly opens connections past keep-alive pools
 
 
 @dataclass(frozen=True)
