@@ -6,14 +6,15 @@ claimed in one transaction, its deliveries run concurrently, and their outcomes 
 group-commit writer (at most :data:`GROUP_COMMIT_SECONDS` after an answer, or every
 :data:`GROUP_COMMIT_ROUTES` routes); the ``cavra_delivery_recorded`` hook sees a record once it is
 stored. Several sweep workers (and API replicas) may work on the same schedules: claims are
-exactly-once whatever the backend, and on PostgreSQL a worker takes its batch's schedules with
-advisory locks, leaving a schedule another worker holds to that worker.
+exactly-once whatever the backend, and on PostgreSQL a worker takes each batch of schedule files with
+advisory locks before evaluating them, leaving a file another worker holds to that worker.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,7 +35,7 @@ DEFAULT_MODE = "promoted"  # the sweep's mode when neither --mode nor CAVRA_GO_B
 BATCH_SCHEDULES = 250
 GROUP_COMMIT_SECONDS = 0.05
 GROUP_COMMIT_ROUTES = 512
-MAX_CONCURRENT_SCHEDULES = 64
+MAX_CONCURRENT_SCHEDULES = 16  # ~50 routes in flight; more mostly opens connections past keep-alive pools
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class SweepRow:
 class SweepResult:
     generated_at: datetime
     rows: list[SweepRow]
+    claim_seconds: list[float] = field(default_factory=list)  # each batch's save-and-claim transaction
 
     @property
     def exit_code(self) -> int:
@@ -100,19 +102,6 @@ class _Item:
     @property
     def routes(self) -> list[Route]:
         return self.plan.deliverable if self.plan else []
-
-
-class _NotifiedLog:
-    """The notification log's successes per occurrence, asked once per occurrence in a sweep: the plan
-    reads them (repeat interval) and the claims reuse them (each notification's delivery key)."""
-
-    def __init__(self, store: EvidenceStore) -> None:
-        self._store, self._seen = store, dict[str, Any]()
-
-    def __call__(self, occurrence: str) -> Any:
-        if occurrence not in self._seen:
-            self._seen[occurrence] = self._store.notified_routes(occurrence)
-        return self._seen[occurrence]
 
 
 def schedule_files(schedules: Path, histories: Path | None) -> list[tuple[Path, Path | None]]:
@@ -142,12 +131,25 @@ def _resolve(request: SweepRequest, schedule: Path | None, history: Path | None)
         max_age_days=request.max_age_days, connector_config_path=request.connector_config)
 
 
+class _NotifiedLog:
+    """The notification log's successes per occurrence, asked once per occurrence in a sweep: the plan
+    reads them (repeat interval) and the claims reuse them (each notification's delivery key)."""
+
+    def __init__(self, store: EvidenceStore) -> None:
+        self._store, self._seen = store, dict[str, Any]()
+
+    def __call__(self, occurrence: str) -> Any:
+        if occurrence not in self._seen:
+            self._seen[occurrence] = self._store.notified_routes(occurrence)
+        return self._seen[occurrence]
+
+
 def _prepare(request: SweepRequest, schedule: Path, history: Path | None, config: Any,
              policy: RoutingPolicy | None, notified: _NotifiedLog) -> _Item:
     ctx = service.Context(_resolve(request, schedule, history), request.now, config)
     report = service.schedule_report(ctx, policy)
-    summary = report.as_dict()["schedule"]
-    item = _Item(SweepRow(schedule.name, summary["schedule_id"], report.status, summary["next_due_at"]), ctx)
+    schedule_id = report.schedule.schedule_id if report.schedule else None
+    item = _Item(SweepRow(schedule.name, schedule_id, report.status, iso(report.next_due_at)), ctx)
     try:
         item.plan = service.notification_plan(ctx, report, policy, providers=request.provider, force=request.force,
                                               last_notified=notified, generated_by="cavra sweep")
@@ -155,7 +157,7 @@ def _prepare(request: SweepRequest, schedule: Path, history: Path | None, config
     except CavraError as exc:
         item.row.outcome, item.row.error, item.row.exit_code = "error", str(exc), exc.exit_code
         item.plan = None
-    if item.plan is not None and item.plan.unroutable:  # never silent: the row names the failed checks
+    if item.plan is not None and item.plan.unroutable:  # never silent: the row names the failed check
         checks = "; ".join(f"{c['id']}: {c['message']}" for c in item.plan.failed_checks[:1])
         item.row.outcome, item.row.error, item.row.exit_code = "error", f"{checks}; no fallback route", 1
         item.plan = None
@@ -167,58 +169,88 @@ def run_sweep(request: SweepRequest, store: EvidenceStore,
     """Sweep every schedule of ``request.schedules`` into ``store``; one row per schedule file."""
     pairs = schedule_files(request.schedules, request.histories)
     base = _resolve(request, None, None)  # a bad mode, day count or config path fails the whole sweep at once
-    base_ctx = service.context(base, request.now)
-    config = base_ctx.config
-    policy = service.routing_policy(base_ctx, path=request.routing_policy)  # one policy for every schedule
-    notified = _NotifiedLog(store)
-    items = []
-    for index, (schedule, history) in enumerate(pairs, 1):
-        if progress:
-            progress(index, len(pairs))
-        items.append(_prepare(request, schedule, history, config, policy, notified))
-    planned = [item for item in items if item.plan is not None]
-    wanted = sorted({route.provider for item in planned for route in item.routes})
-    connectors: dict[str, Any] = {}
-    if wanted:
-        connectors = service.connectors_for(service.Context(base, request.now, config), wanted)
-    redactor = service.install_log_redaction([s for c in connectors.values() for s in c.secrets])
-    asyncio.run(_deliver(planned, connectors, request, store, redactor, notified))
-    return SweepResult(request.now, [item.row for item in items])
+    sweep = _Sweep(request, store, service.context(base, request.now), progress)
+    asyncio.run(sweep.run(pairs))
+    return SweepResult(request.now, sweep.rows, sweep.timings)
 
 
-async def _deliver(items: list[_Item], connectors: dict[str, Any], request: SweepRequest,
-                   store: EvidenceStore, redactor: Any, notified: _NotifiedLog) -> None:
-    registry = get_registry()
-    writer = _GroupCommit(store, registry)
-    limit = asyncio.Semaphore(MAX_CONCURRENT_SCHEDULES)
-    try:
-        for start in range(0, len(items), BATCH_SCHEDULES):
-            writer.check()
-            batch = items[start:start + BATCH_SCHEDULES]
-            ids = sorted({str(item.plan.schedule_id) for item in batch if item.plan})
-            held = set(await asyncio.to_thread(store.lock_schedules, ids))
+class _Sweep:
+    """One sweep's state: its store, the connectors validated so far, the writer, the rows."""
+
+    def __init__(self, request: SweepRequest, store: EvidenceStore, ctx: service.Context,
+                 progress: Callable[[int, int], None] | None) -> None:
+        self.request, self.store, self.ctx, self.progress = request, store, ctx, progress
+        self.connectors: dict[str, Any] = {}
+        self.broken: dict[str, CavraError] = {}  # connector name -> why it cannot be used
+        self.seen: set[str] = set()
+        self.redactor = service.install_log_redaction([])
+        self.rows: list[SweepRow] = []
+        self.timings: list[float] = []
+        self.registry = get_registry()
+        self.writer = _GroupCommit(store, self.registry)
+        self.policy = service.routing_policy(ctx, path=request.routing_policy)  # one policy for every schedule
+        self.notified = _NotifiedLog(store)
+
+    async def run(self, pairs: list[tuple[Path, Path | None]]) -> None:
+        try:
+            for start in range(0, len(pairs), BATCH_SCHEDULES):
+                self.writer.check()
+                await self._batch(pairs[start:start + BATCH_SCHEDULES], start, len(pairs))
+        finally:
+            await self.writer.flush()
+        self.writer.check()
+
+    async def _batch(self, pairs: list[tuple[Path, Path | None]], done: int, total: int) -> None:
+        """Take the batch's files (a file another worker holds is left to it), evaluate, claim, deliver."""
+        names = [schedule.name for schedule, _ in pairs]
+        held = set(await asyncio.to_thread(self.store.lock_schedules, names))
+        try:
+            items = []
+            for index, (schedule, history) in enumerate(pairs, done + 1):
+                if self.progress:
+                    self.progress(index, total)
+                if schedule.name not in held:
+                    self.rows.append(SweepRow(schedule.name, None, "another_worker", None, "another_worker"))
+                    continue
+                item = _prepare(self.request, schedule, history, self.ctx.config, self.policy, self.notified)
+                self.rows.append(item.row)
+                if item.plan is not None and self._usable(item):
+                    items.append(item)
+            started = time.perf_counter()
+            claims = await asyncio.to_thread(_claim, self.store, items, self.request, self.notified)
+            self.timings.append(time.perf_counter() - started)
+            shared = _ClaimedStore(claims, self.writer, self.notified)
+            hooks = _DeferredHooks(self.registry, self.writer)
+            limit = asyncio.Semaphore(MAX_CONCURRENT_SCHEDULES)
+            await asyncio.gather(*(_one(item, self.connectors, self.request, shared, hooks, self.redactor, limit)
+                                   for item in items))
+        finally:
+            await self.writer.flush()
+            await asyncio.to_thread(self.store.unlock_schedules, sorted(held))
+
+    def _usable(self, item: _Item) -> bool:
+        """Validate the connectors the item's routes need (each once per sweep); mark the row if one cannot be."""
+        names = sorted({route.provider for route in item.routes})
+        new = [name for name in names if name not in self.seen]
+        for name in new:
+            self.seen.add(name)
             try:
-                mine = [item for item in batch if item.plan and item.plan.schedule_id in held]
-                for item in batch:
-                    if item not in mine:
-                        item.row.outcome = "another_worker"
-                claims = await asyncio.to_thread(_claim, store, mine, request, notified)
-                shared = _ClaimedStore(claims, writer, notified)
-                hooks = _DeferredHooks(registry, writer)
-                await asyncio.gather(*(_one(item, connectors, request, shared, hooks, redactor, limit)
-                                       for item in mine))
-            finally:
-                await writer.flush()
-                await asyncio.to_thread(store.unlock_schedules, sorted(held))
-    finally:
-        await writer.flush()
-    writer.check()
+                self.connectors.update(service.connectors_for(self.ctx, [name]))
+            except CavraError as exc:
+                self.broken[name] = exc
+        if new:
+            self.redactor = service.install_log_redaction([s for c in self.connectors.values() for s in c.secrets])
+        for name in names:
+            if name in self.broken:
+                problem = self.broken[name]
+                item.row.outcome, item.row.error, item.row.exit_code = "error", str(problem), problem.exit_code
+                return False
+        return True
 
 
 def _claim(store: EvidenceStore, items: Sequence[_Item], request: SweepRequest,
            notified: _NotifiedLog) -> dict[tuple[str, str, str], ClaimResult]:
-    """Save the batch's plans and claim all their routes: one transaction per repeat interval. Each
-    route's key follows its previous success in the occurrence, as the dispatcher's does."""
+    """Save the batch's plans and claim all their routes: one transaction per repeat interval."""
     groups: dict[int, list[_Item]] = {}
     for item in items:
         assert item.plan is not None
@@ -288,43 +320,54 @@ class _DeferredHooks:
 
 
 class _GroupCommit:
-    """One writer for every dispatcher of the sweep: evidence and log outcomes in few transactions."""
+    """One writer for every dispatcher of the sweep: evidence and log outcomes in few transactions.
+
+    A write runs in a thread while deliveries go on; what arrives meanwhile goes in the next one."""
 
     def __init__(self, store: EvidenceStore, registry: Registry) -> None:
         self.store, self.registry = store, registry
         self._pending: list[dict[str, Any]] = []
         self._hooks: list[dict[str, Any]] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[None] | None = None
         self._error: Exception | None = None
 
     def add(self, evidences: Sequence[dict[str, Any]]) -> None:
         self._pending.extend(evidences)
         if len(self._pending) >= GROUP_COMMIT_ROUTES:
-            self._write()
+            self._kick()
         elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(GROUP_COMMIT_SECONDS, self._write)
+            self._timer = asyncio.get_running_loop().call_later(GROUP_COMMIT_SECONDS, self._kick)
 
     def hook(self, evidence: dict[str, Any]) -> None:
         self._hooks.append(evidence)
 
-    def _write(self) -> None:
+    def _kick(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._error is not None or not self._pending:
-            return
-        batch, self._pending = self._pending, []
-        hooks, self._hooks = self._hooks, []
-        try:
-            self.store.record_deliveries(batch)
-        except Exception as exc:
-            self._error = exc
-            return
-        for evidence in hooks:
-            self.registry.delivery_recorded(evidence)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while self._pending and self._error is None:
+            batch, self._pending = self._pending, []
+            hooks, self._hooks = self._hooks, []
+            try:
+                await asyncio.to_thread(self.store.record_deliveries, batch)
+            except Exception as exc:
+                self._error = exc
+                return
+            for evidence in hooks:
+                self.registry.delivery_recorded(evidence)
 
     async def flush(self) -> None:
-        self._write()
+        """Wait until everything added so far is stored (or the write failed)."""
+        self._kick()
+        while self._task is not None and not self._task.done():
+            await self._task
+            if self._pending and self._error is None:
+                self._kick()
 
     def check(self) -> None:
         """Raise the write error, if any: nothing more is started after one (claims stay for a rerun)."""

@@ -468,7 +468,8 @@ def test_migration_2_fills_the_connector_of_existing_deliveries(tmp_path: Path) 
     with open_store(path) as store:
         store.save_evidence(evidence("sched-a", 1, T0, provider="jira"))
     raw = sqlite3.connect(path)  # back to a version-1 store holding that delivery
-    raw.executescript("DROP TRIGGER records_counted; DROP TABLE record_counts;"
+    raw.executescript("DROP TRIGGER records_route_delivered; DROP TABLE route_deliveries;"
+                      " DROP TRIGGER records_counted; DROP TABLE record_counts;"
                       " DROP INDEX idx_records_connector; ALTER TABLE records DROP COLUMN connector;"
                       " DELETE FROM schema_version WHERE version >= 2;")
     raw.close()
@@ -476,6 +477,7 @@ def test_migration_2_fills_the_connector_of_existing_deliveries(tmp_path: Path) 
         assert [r["id"] for r in store.history(provider="jira-main")] == ["ev-sched-a-jira-1"]
         assert store.export("sched-a")["records"][0]["provider"] == "jira"
         assert store.counts()["deliveries"] == {"total": 1, "by_outcome": {"delivered": 1}}  # migration 3 backfills
+        assert store.last_deliveries("sched-a", "occ-1") == {"sched-a:ops:jira": T0}  # and migration 4
 
 
 def test_history_rejects_bad_filters(filled: SQLiteStore) -> None:

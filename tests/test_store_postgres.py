@@ -96,7 +96,7 @@ def test_copy_from_sqlite_keeps_every_record_and_bundle(pg_server: PgServer, tmp
         counts = source.counts()
     url = pg_server.url(_schema())
     assert main(["store", "migrate", "--evidence-db", url]) == 0
-    assert "schema version 3" in capsys.readouterr().out
+    assert "schema version 4" in capsys.readouterr().out
     assert main(["store", "copy", "--from", f"sqlite:{db}", "--to", url, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["copied"]["records"] == 4 and result["schedules_verified"] == 2

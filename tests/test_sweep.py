@@ -245,3 +245,14 @@ def test_a_database_restart_mid_sweep_loses_nothing(setup: dict[str, Any], recei
     assert len(counts) == setup["routes"] and max(counts.values()) <= 2, counts  # at most the in-flight one again
     assert dict(query(setup["db"], "SELECT state, COUNT(*) FROM notification_log GROUP BY state")) == {
         "delivered": setup["routes"]}
+
+
+@pytest.mark.parametrize("evidence_db", ["sqlite"], indirect=True)
+def test_a_schedule_that_cannot_be_delivered_is_its_own_rows_error(setup: dict[str, Any]) -> None:
+    """No connector config: every due schedule's row says why (exit 2); the sweep still reports every file."""
+    env = {k: v for k, v in setup["env"].items() if k != "CAVRA_CONNECTOR_CONFIG"}
+    proc = sweep({**setup, "env": env})
+    assert proc.returncode == 2, proc.stderr
+    rows = json.loads(proc.stdout)["schedules"]
+    assert [r["schedule_id"] for r in rows] == ["sched_alpha", "sched_beta"]
+    assert all(r["outcome"] == "error" and "connector config" in r["error"] for r in rows), rows

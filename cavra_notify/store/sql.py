@@ -32,6 +32,9 @@ SETTLE = (
     " outcome = excluded.outcome, completed_at = excluded.completed_at, lease_until = NULL,"
     " delivered_at = COALESCE(excluded.delivered_at, notification_log.delivered_at)"
 )
+_PLAN_HEAD = ("INSERT INTO plan_heads (schedule_id, plan_id, generated_at) VALUES (?, ?, ?)"
+              " ON CONFLICT (schedule_id) DO UPDATE SET plan_id = excluded.plan_id,"
+              " generated_at = excluded.generated_at WHERE excluded.generated_at >= plan_heads.generated_at")
 _LATEST_PLANS = "SELECT r.payload FROM plan_heads h JOIN records r ON r.kind = 'plan' AND r.id = h.plan_id"
 
 
@@ -94,11 +97,22 @@ class SQLStore:
         if found is not None and found[0] != plan["schedule_id"]:
             raise StoreError(f"plan {plan['plan_id']} is already recorded for schedule {found[0]}")
         self._insert_record(db, row)
-        db.execute(self._sql(
-            "INSERT INTO plan_heads (schedule_id, plan_id, generated_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (schedule_id) DO UPDATE SET plan_id = excluded.plan_id,"
-            " generated_at = excluded.generated_at WHERE excluded.generated_at >= plan_heads.generated_at"),
-            (plan["schedule_id"], plan["plan_id"], row["recorded_at"]))
+        db.execute(self._sql(_PLAN_HEAD), (plan["schedule_id"], plan["plan_id"], row["recorded_at"]))
+
+    def _save_plans(self, db: Any, plans: Sequence[dict[str, Any]], rows: Sequence[Mapping[str, Any]]) -> None:
+        """:meth:`_save_plan` for many plans in three statements (a sweep's batch)."""
+        if not plans:
+            return
+        ids = [plan["plan_id"] for plan in plans]
+        found = dict(self._all(db, "SELECT id, schedule_id FROM records WHERE kind = 'plan' AND id IN"
+                               f" ({', '.join('?' * len(ids))})", ids))
+        for plan in plans:
+            if plan["plan_id"] in found and found[plan["plan_id"]] != plan["schedule_id"]:
+                raise StoreError(f"plan {plan['plan_id']} is already recorded for schedule {found[plan['plan_id']]}")
+        self._insert_records(db, rows)
+        db.executemany(self._sql(_PLAN_HEAD), [(p["schedule_id"], p["plan_id"], r["recorded_at"])
+                                               for p, r in sorted(zip(plans, rows, strict=True),
+                                                                  key=lambda pr: str(pr[0]["schedule_id"]))])
 
     def save_plan(self, plan: dict[str, Any]) -> None:
         row = codec.plan_row(plan)
@@ -151,8 +165,7 @@ class SQLStore:
         now_utc = to_utc(now, "now")
         rows = [codec.plan_row(plan) for plan in plans]
         with self._write() as db:
-            for plan, row in zip(plans, rows, strict=True):
-                self._save_plan(db, plan, row)
+            self._save_plans(db, plans, rows)
             if not claims:
                 return []
             clock = to_utc(self._clock(db), "store clock")
@@ -218,9 +231,8 @@ class SQLStore:
     def last_deliveries(self, schedule_id: str, occurrence: str) -> dict[str, datetime]:
         """route_key -> time of its latest successful delivery evidence in that occurrence."""
         with self._read() as db:
-            rows = self._all(db, "SELECT route_key, MAX(recorded_at) FROM records WHERE schedule_id = ?"
-                             " AND occurrence = ? AND kind = 'delivery' AND outcome IN ('delivered', 'accepted')"
-                             " GROUP BY route_key", (schedule_id, occurrence))
+            rows = self._all(db, "SELECT route_key, delivered_at FROM route_deliveries WHERE schedule_id = ?"
+                             " AND occurrence = ?", (schedule_id, occurrence))  # maintained on insert (v4)
         return {route_key: to_utc(at) for route_key, at in rows}
 
     # acknowledgements and escalation plans
