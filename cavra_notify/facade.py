@@ -19,14 +19,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from . import settings as _settings
-from .errors import CavraError, ConfigError, InputError, SettingsError, StoreError
+from .errors import CavraError, ConfigError, ForbiddenError, InputError, SettingsError, StoreError
 from .settings import Settings
 from .timeutil import parse_aware, utcnow
 
 if TYPE_CHECKING:
+    from .acks import AckSpec
     from .checks import ConnectorsCheck, PluginCheck
     from .delivery import Result
-    from .records import Acknowledgement, EscalationPlan, Plan
+    from .records import Acknowledgement, Actor, EscalationPlan, HistoryPage, Plan
     from .schedule import ScheduleReport
     from .service import Context
     from .store import EvidenceStore
@@ -93,14 +94,19 @@ class DeliverRequest(PlanRequest):
 
 @dataclass(frozen=True)
 class AckRequest:
+    """One acknowledgement: a route key, an owner and a provider, or a provider alone (every owner of that
+    provider in the occurrence). ``acknowledged_by`` may be empty when a verified actor acknowledges."""
+
     schedule_id: str
-    provider: str
-    acknowledged_by: str
+    provider: str | None = None
+    acknowledged_by: str | None = None
     state: str = "acknowledged"
     plan_id: str | None = None
     external_ref: str | None = None
     notes: str | None = None
     now: datetime | None = None
+    owner: str | None = None
+    route_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,9 @@ class HistoryQuery:
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 100
+    connector: str | None = None
+    acknowledgement_state: str | None = None
+    offset: int = 0
 
 
 class Cavra:
@@ -227,12 +236,30 @@ class Cavra:
         return service.deliver(ctx, report, policy, store=self.store(), providers=request.providers,
                                force=request.force, options=options, generated_by=self.generated_by)
 
-    def acknowledge(self, request: AckRequest) -> Acknowledgement:
-        from .acks import record_ack
+    def acknowledge(self, request: AckRequest, actor: Actor | None = None) -> Acknowledgement:
+        """Record one acknowledgement; with a verified ``actor`` it is recorded as theirs."""
+        from .acks import record_spec
 
-        return record_ack(self.store(), schedule_id=request.schedule_id, provider=request.provider,
-                          acknowledged_by=request.acknowledged_by, state=request.state, plan_id=request.plan_id,
-                          external_ref=request.external_ref, notes=request.notes, now=request.now or utcnow())
+        return record_spec(self.store(), _ack_spec(request, actor), now=request.now or utcnow())
+
+    def acknowledge_many(self, requests: list[AckRequest], actor: Actor | None = None) -> list[Acknowledgement]:
+        """Record 1..100 acknowledgements in one transaction, all or none (:class:`AckRefusedError`)."""
+        from .acks import record_acks
+
+        specs = [_ack_spec(r, actor) for r in requests]
+        now = next((r.now for r in requests if r.now is not None), None)
+        return record_acks(self.store(), specs, now=now or utcnow())
+
+    @staticmethod
+    def ack_requests(path: str, now: datetime | None = None) -> list[AckRequest]:
+        """The acknowledgements of a bulk file: ``{"acknowledgements": [...]}`` (1..100 entries)."""
+        from .acks import parse_bulk
+        from .jsonfile import read_json
+
+        items = parse_bulk(read_json(path, "bulk acknowledgement file"))
+        return [AckRequest(schedule_id=i.schedule_id, provider=i.provider, owner=i.owner, route_key=i.route_key,
+                           acknowledged_by=i.acknowledged_by, state=ack_state(i.acknowledgement_state, i.state),
+                           plan_id=i.plan_id, external_ref=i.external_ref, notes=i.notes, now=now) for i in items]
 
     def escalation_plan(self, now: datetime | None = None) -> EscalationPlan:
         """Outstanding and breached routes as of ``now``, recorded as evidence."""
@@ -263,8 +290,25 @@ class Cavra:
 
     # --- evidence (read) -------------------------------------------------------------------------
     def history(self, query: HistoryQuery) -> list[dict[str, Any]]:
-        return self.store().history(schedule_id=query.schedule_id, provider=query.provider, kind=query.kind,
-                                    outcome=query.outcome, since=query.since, until=query.until, limit=query.limit)
+        return list(self.history_page(query).items)
+
+    def history_page(self, query: HistoryQuery) -> HistoryPage:
+        """One page of records, newest first, and how many match (``acknowledgement_state`` selects
+        acknowledgements in that state)."""
+        from .records import HistoryPage
+
+        kind, outcome = query.kind, query.outcome
+        if query.acknowledgement_state is not None:
+            if kind not in (None, "ack") or outcome not in (None, query.acknowledgement_state):
+                raise InputError("acknowledgement_state selects acknowledgements: it cannot be combined with "
+                                 "another kind or outcome")
+            kind, outcome = "ack", query.acknowledgement_state
+        filters: dict[str, Any] = {"schedule_id": query.schedule_id, "provider": query.provider, "kind": kind,
+                                   "outcome": outcome, "since": query.since, "until": query.until,
+                                   "connector": query.connector}
+        store = self.store()
+        items = store.history(**filters, limit=query.limit, offset=query.offset)
+        return HistoryPage(tuple(items), store.count_history(**filters), query.limit, query.offset)
 
     def record(self, record_id: str) -> dict[str, Any]:
         record = self.store().get_record(record_id)
@@ -296,3 +340,27 @@ class Cavra:
         if not isinstance(bundle, dict):
             raise InputError(f"evidence bundle {bundle_path}: not a bundle object")
         return bundle, verify_bundle(bundle)
+
+
+def ack_state(state: str | None, alias: str | None) -> str:
+    """``acknowledgement_state``, or its alias ``state``; both given must agree (default ``acknowledged``)."""
+    if state and alias and state != alias:
+        raise InputError(f"acknowledgement_state '{state}' and its alias state '{alias}' disagree")
+    return state or alias or "acknowledged"
+
+
+def _ack_spec(request: AckRequest, actor: Actor | None) -> AckSpec:
+    """The acknowledgement to record: a verified actor's own name; another name in the request is refused."""
+    from .acks import AckSpec
+
+    by = request.acknowledged_by
+    if actor is not None:
+        if by and by != actor.name:
+            raise ForbiddenError(f"acknowledged_by '{by}' is not the verified actor '{actor.name}'; "
+                                 "an acknowledgement is recorded as the caller's own")
+        by = actor.name
+    if not by:
+        raise InputError("acknowledged_by: who acknowledges is required")
+    return AckSpec(request.schedule_id, by, request.provider, request.owner, request.route_key, request.state,
+                   request.plan_id, request.external_ref, request.notes, actor_verified=actor is not None
+                   and actor.source != "loopback")

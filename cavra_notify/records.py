@@ -264,12 +264,20 @@ class SkippedRoute:
 
 @dataclass(frozen=True)
 class Acknowledgement:
-    """``cavra.go-backend-pilot.rollback-drill-notification-ack.v1``."""
+    """``cavra.go-backend-pilot.rollback-drill-notification-ack.v1``: one acknowledgement of the delivered
+    routes ``route_keys`` of one occurrence (one route, or every owner of ``provider`` when no owner was
+    named). ``acknowledged_by`` is the verified actor when ``actor_verified``; ``state`` is kept as an
+    alias of ``acknowledgement_state``."""
 
+    acknowledgement_id: str
     schedule_id: str
     plan_id: str
+    occurrence: str
     provider: str
+    owner: str | None
+    route_keys: tuple[str, ...]
     acknowledged_by: str
+    actor_verified: bool
     state: str
     external_ref: str | None
     notes: str | None
@@ -277,14 +285,32 @@ class Acknowledgement:
     schema_version: str = ACK_SCHEMA
 
     def to_json(self) -> Json:
-        return {"schema_version": self.schema_version, "schedule_id": self.schedule_id, "plan_id": self.plan_id,
-                "provider": self.provider, "acknowledged_by": self.acknowledged_by, "state": self.state,
-                "external_ref": self.external_ref, "notes": self.notes, "acknowledged_at": self.acknowledged_at}
+        return {"schema_version": self.schema_version, "acknowledgement_id": self.acknowledgement_id,
+                "schedule_id": self.schedule_id, "plan_id": self.plan_id, "occurrence": self.occurrence,
+                "provider": self.provider, "owner": self.owner, "route_keys": list(self.route_keys),
+                "acknowledged_by": self.acknowledged_by, "actor_verified": self.actor_verified,
+                "acknowledgement_state": self.state, "state": self.state, "external_ref": self.external_ref,
+                "notes": self.notes, "acknowledged_at": self.acknowledged_at}
+
+
+@dataclass(frozen=True)
+class AckRefusal:
+    """Why one acknowledgement of a bulk request was refused (``index`` in the request)."""
+
+    index: int
+    schedule_id: str
+    route: str
+    reason: str
+
+    def to_json(self) -> Json:
+        return {"index": self.index, "schedule_id": self.schedule_id, "route": self.route, "reason": self.reason}
 
 
 @dataclass(frozen=True)
 class EscalationRoute:
-    """A delivered route still waiting for a clearing acknowledgement; ``breached`` once late."""
+    """A delivered route still waiting for a clearing acknowledgement; ``breached`` once late.
+
+    ``escalated_to`` lists the escalation owners already notified of this breach, level by level."""
 
     schedule_id: str
     plan_id: str | None
@@ -296,12 +322,94 @@ class EscalationRoute:
     acknowledge_by: str
     breached: bool
     escalate_to: str | None
+    occurrence: str | None = None
+    escalated_to: tuple[str, ...] = ()
 
     def to_json(self) -> Json:
-        return {"schedule_id": self.schedule_id, "plan_id": self.plan_id, "route_key": self.route_key,
-                "owner": self.owner, "provider": self.provider, "delivered_at": self.delivered_at,
-                "acknowledgement_minutes": self.acknowledgement_minutes, "acknowledge_by": self.acknowledge_by,
-                "breached": self.breached, "escalate_to": self.escalate_to}
+        return {"schedule_id": self.schedule_id, "plan_id": self.plan_id, "occurrence": self.occurrence,
+                "route_key": self.route_key, "owner": self.owner, "provider": self.provider,
+                "delivered_at": self.delivered_at, "acknowledgement_minutes": self.acknowledgement_minutes,
+                "acknowledge_by": self.acknowledge_by, "breached": self.breached, "escalate_to": self.escalate_to,
+                "escalated_to": list(self.escalated_to)}
+
+
+@dataclass(frozen=True)
+class EscalationNotice:
+    """One level of escalation of one breach: the breached route (and the delivery that breached) and
+    the escalation owner told at ``level`` (1: the route's escalation owner; 2: theirs; ...)."""
+
+    schedule_id: str
+    occurrence: str
+    breached_route_key: str
+    breached_plan_id: str | None
+    breached_owner: str | None
+    breached_provider: str | None
+    breached_delivered_at: str
+    acknowledge_by: str
+    level: int
+    escalation_owner: str
+
+    def to_json(self) -> Json:
+        return {"schedule_id": self.schedule_id, "occurrence": self.occurrence,
+                "breached_route_key": self.breached_route_key, "breached_plan_id": self.breached_plan_id,
+                "breached_owner": self.breached_owner, "breached_provider": self.breached_provider,
+                "breached_delivered_at": self.breached_delivered_at, "acknowledge_by": self.acknowledge_by,
+                "level": self.level, "escalation_owner": self.escalation_owner}
+
+
+@dataclass(frozen=True)
+class EscalationRun:
+    """What one escalation pass sent: the notices due, their delivery evidence (metadata kind
+    ``release-connector-escalation``) and the routes it did not send again (already escalated)."""
+
+    generated_at: str
+    outcome: str
+    notices: tuple[EscalationNotice, ...]
+    evidence: tuple[Json, ...]
+    skipped: tuple[SkippedRoute, ...]
+
+    @property
+    def delivered_count(self) -> int:
+        return sum(e.get("outcome") in ("delivered", "accepted") for e in self.evidence)
+
+    def to_json(self) -> Json:
+        return {"generated_at": self.generated_at, "outcome": self.outcome,
+                "notices": [n.to_json() for n in self.notices], "deliveries": [dict(e) for e in self.evidence],
+                "skipped": [s.to_json() for s in self.skipped], "delivered_count": self.delivered_count,
+                "failed_count": sum(e.get("outcome") == "failed" for e in self.evidence)}
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of evidence records, newest first, and how many match the filters in all."""
+
+    items: tuple[Json, ...]
+    total: int
+    limit: int
+    offset: int
+
+    def to_json(self) -> Json:
+        return {"items": [dict(i) for i in self.items], "total": self.total, "limit": self.limit,
+                "offset": self.offset}
+
+
+ROLES: Final = ("read", "deliver", "acknowledge", "approve", "admin")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A verified caller of the API: a name and its roles (``admin`` holds every role); ``source`` is
+    ``token``, ``oidc`` or ``loopback`` (an unauthenticated loopback caller the server was told to allow)."""
+
+    name: str
+    roles: frozenset[str]
+    source: str
+
+    def may(self, role: str) -> bool:
+        return role in self.roles or "admin" in self.roles
+
+    def to_json(self) -> Json:
+        return {"actor": self.name, "roles": sorted(self.roles), "source": self.source}
 
 
 @dataclass(frozen=True)

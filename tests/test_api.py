@@ -158,10 +158,10 @@ def test_platform_owner_routes_stale_drill_notifications(dep: Deployment, api: T
     again = api.post(f"{N}/deliver", json={"now": NOW_ISO}, headers=dep.auth).json()
     assert again["outcome"] == "nothing_to_deliver" and len(main_rx.events) == 2 and len(audit_rx.events) == 1
 
-    deliveries = api.get(N, params={"kind": "delivery"}).json()
+    deliveries = api.get(N, params={"kind": "delivery"}).json()["items"]
     assert len(deliveries) == 3 and {r["outcome"] for r in deliveries} == {"delivered"}
-    assert len(api.get(N, params={"provider": "webhook", "kind": "delivery"}).json()) == 3
-    assert len(api.get(N, params={"schedule_id": SCHEDULE_ID, "kind": "plan"}).json()) >= 1
+    assert api.get(N, params={"provider": "webhook", "kind": "delivery"}).json()["total"] == 3
+    assert api.get(N, params={"schedule_id": SCHEDULE_ID, "kind": "plan"}).json()["total"] >= 1
 
     board = api.get(f"{N}/dashboard").json()
     assert board["deliveries"]["total"] == 3 and board["outstanding_route_count"] == 3
@@ -181,7 +181,7 @@ def test_platform_owner_routes_stale_drill_notifications(dep: Deployment, api: T
 
     board = api.get(f"{N}/dashboard").json()
     assert board["acknowledgements"]["total"] == 1 and board["outstanding_route_count"] == 1
-    assert len(api.get(N, params={"kind": "escalation_plan"}).json()) == 1
+    assert api.get(N, params={"kind": "escalation_plan"}).json()["total"] == 1
     assert_no_secret_leak(dep.secrets, *dep.responses, *caplog.records)
 
 
@@ -269,7 +269,9 @@ def test_history_filters_are_validated(api: TestClient) -> None:
     assert api.get(N, params={"limit": 0}).status_code == 422
     naive = api.get(N, params={"since": "2026-11-27T09:00:00"})
     assert naive.status_code == 422 and "timezone" in naive.json()["error"]
-    assert api.get(N, params={"since": NOW_ISO, "limit": 5}).json() == []
+    assert api.get(N, params={"since": NOW_ISO, "limit": 5}).json() == {"items": [], "total": 0, "limit": 5,
+                                                                        "offset": 0}
+    assert api.get(N, params={"offset": -1}).status_code == 422
 
 
 def test_readiness_passes_ready_and_not_requested(dep: Deployment) -> None:

@@ -13,7 +13,7 @@ from . import output
 
 if TYPE_CHECKING:
     from ..delivery import Result
-    from ..records import DeliveryEvidence
+    from ..records import Acknowledgement, DeliveryEvidence
 
 
 def _store_flag(p: argparse.ArgumentParser) -> None:
@@ -34,9 +34,11 @@ def add_commands(sub: Any, common: Callable[..., None], plan_flags: Callable[...
     _delivery_flags(p)
     p.set_defaults(handler=cmd_deliver)
 
-    p = sub.add_parser("go-rollback-drill-notification-ack", help="record an acknowledgement")
+    p = sub.add_parser("go-rollback-drill-notification-ack", help="record an acknowledgement of delivered routes")
     p.add_argument("schedule_id")
-    p.add_argument("--provider", required=True)
+    p.add_argument("--provider", help="the route's provider; alone: every owner that provider reached")
+    p.add_argument("--owner", help="the route's owner (with --provider)")
+    p.add_argument("--route-key", help="the route key <schedule>:<owner>:<provider>")
     p.add_argument("--acknowledged-by", required=True)
     p.add_argument("--acknowledgement-state", default="acknowledged",
                    choices=["acknowledged", "dismissed", "escalated", "resolved"])
@@ -47,6 +49,15 @@ def add_commands(sub: Any, common: Callable[..., None], plan_flags: Callable[...
     p.add_argument("--json", action="store_true")
     _store_flag(p)
     p.set_defaults(handler=cmd_ack)
+
+    p = sub.add_parser("go-rollback-drill-notification-ack-bulk",
+                       help="record 1..100 acknowledgements from a JSON file, all or none")
+    p.add_argument("file", help='{"acknowledgements": [{"schedule_id": ..., "route_key" | "provider" [+ "owner"], '
+                                '"acknowledged_by": ..., ...}, ...]}')
+    p.add_argument("--now")
+    p.add_argument("--json", action="store_true")
+    _store_flag(p)
+    p.set_defaults(handler=cmd_ack_bulk)
 
     p = sub.add_parser("go-rollback-drill-escalation-plan", help="outstanding and breached routes")
     p.add_argument("--now")
@@ -128,17 +139,43 @@ def _store_only(args: argparse.Namespace) -> facade.Cavra:
 
 
 def cmd_ack(args: argparse.Namespace) -> int:
-    request = facade.AckRequest(schedule_id=args.schedule_id, provider=args.provider,
-                                acknowledged_by=args.acknowledged_by, state=args.acknowledgement_state,
-                                plan_id=args.plan_id, external_ref=args.external_ref, notes=args.notes,
-                                now=facade.parse_time(args.now))
+    request = facade.AckRequest(schedule_id=args.schedule_id, provider=args.provider, owner=args.owner,
+                                route_key=args.route_key, acknowledged_by=args.acknowledged_by,
+                                state=args.acknowledgement_state, plan_id=args.plan_id,
+                                external_ref=args.external_ref, notes=args.notes, now=facade.parse_time(args.now))
     with _store_only(args) as cavra:
         ack = cavra.acknowledge(request)
     if args.json:
         output.emit_json(ack.to_json())
     else:
-        output.emit(f"recorded {ack.state} by {ack.acknowledged_by} for {ack.schedule_id} "
-                    f"via {ack.provider} (plan {ack.plan_id})")
+        _print_ack(ack)
+    return 0
+
+
+def _print_ack(ack: Acknowledgement) -> None:
+    output.emit(f"recorded {ack.state} {ack.acknowledgement_id} by {ack.acknowledged_by} for {ack.schedule_id}: "
+                f"{', '.join(ack.route_keys)} (plan {ack.plan_id})")
+
+
+def cmd_ack_bulk(args: argparse.Namespace) -> int:
+    from ..errors import AckRefusedError
+
+    requests = facade.Cavra.ack_requests(args.file, facade.parse_time(args.now))
+    with _store_only(args) as cavra:
+        try:
+            acks = cavra.acknowledge_many(requests)
+        except AckRefusedError as exc:
+            if args.json:
+                output.emit_json({"error": str(exc), "detail": list(exc.refusals)})
+            for refusal in exc.refusals:
+                sys.stderr.write(output.scrub(f"cavra: acknowledgement {refusal['index']} ({refusal['route']}): "
+                                              f"{refusal['reason']}") + "\n")
+            raise
+    if args.json:
+        output.emit_json({"acknowledgements": [a.to_json() for a in acks]})
+    else:
+        for ack in acks:
+            _print_ack(ack)
     return 0
 
 

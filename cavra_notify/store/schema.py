@@ -11,11 +11,7 @@ from datetime import UTC, datetime
 from ..errors import StoreError
 from .codec import col
 
-MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
-    (
-        1,
-        (
-            """CREATE TABLE records (
+_RECORDS_V1 = """CREATE TABLE records (
                 seq INTEGER PRIMARY KEY AUTOINCREMENT,
                 kind TEXT NOT NULL CHECK (kind IN ('plan', 'delivery', 'ack', 'escalation_plan')),
                 id TEXT NOT NULL,
@@ -28,15 +24,26 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                 plan_id TEXT,
                 recorded_at TEXT NOT NULL,
                 payload TEXT NOT NULL,
-                UNIQUE (kind, id))""",
-            "CREATE INDEX idx_records_recorded ON records (recorded_at)",
-            "CREATE INDEX idx_records_schedule ON records (schedule_id, recorded_at)",
-            "CREATE INDEX idx_records_provider ON records (provider, recorded_at)",
-            "CREATE INDEX idx_records_kind ON records (kind, recorded_at)",
-            "CREATE INDEX idx_records_outcome ON records (outcome, recorded_at)",
-            "CREATE INDEX idx_records_counts ON records (kind, outcome, failure_class)",
-            "CREATE INDEX idx_records_route"
-            " ON records (schedule_id, occurrence, kind, outcome, route_key, recorded_at)",
+                UNIQUE (kind, id))"""
+_INDEXES_V1 = (
+    "CREATE INDEX idx_records_recorded ON records (recorded_at)",
+    "CREATE INDEX idx_records_schedule ON records (schedule_id, recorded_at)",
+    "CREATE INDEX idx_records_provider ON records (provider, recorded_at)",
+    "CREATE INDEX idx_records_kind ON records (kind, recorded_at)",
+    "CREATE INDEX idx_records_outcome ON records (outcome, recorded_at)",
+    "CREATE INDEX idx_records_counts ON records (kind, outcome, failure_class)",
+    "CREATE INDEX idx_records_route ON records (schedule_id, occurrence, kind, outcome, route_key, recorded_at)",
+)
+_CONNECTOR_INDEX = "CREATE INDEX idx_records_connector ON records (connector, recorded_at)"
+_COLUMNS = ("seq, kind, id, schedule_id, provider, outcome, failure_class, occurrence, route_key, plan_id,"
+            " recorded_at, payload, connector")
+
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (
+        1,
+        (
+            _RECORDS_V1,
+            *_INDEXES_V1,
             """CREATE TABLE record_schedules (
                 schedule_id TEXT NOT NULL,
                 seq INTEGER NOT NULL REFERENCES records (seq),
@@ -66,7 +73,24 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         (  # deliveries are filtered by connector name as well as by provider plugin
             "ALTER TABLE records ADD COLUMN connector TEXT",
             "UPDATE records SET connector = json_extract(payload, '$.connector') WHERE kind = 'delivery'",
-            "CREATE INDEX idx_records_connector ON records (connector, recorded_at)",
+            _CONNECTOR_INDEX,
+        ),
+    ),
+    (
+        3,  # a fourth record kind: escalation deliveries. SQLite cannot widen a CHECK in place, so the
+        (   # table is rebuilt (record_schedules is parked meanwhile: it references records)
+            _RECORDS_V1.replace("CREATE TABLE records", "CREATE TABLE records_v3").replace(
+                "'escalation_plan')", "'escalation_plan', 'escalation')").replace(
+                "payload TEXT NOT NULL,", "payload TEXT NOT NULL,\n                connector TEXT,"),
+            f"INSERT INTO records_v3 ({_COLUMNS}) SELECT {_COLUMNS} FROM records",
+            "CREATE TABLE record_schedules_v3 AS SELECT schedule_id, seq FROM record_schedules",
+            "DELETE FROM record_schedules",
+            "DROP TABLE records",
+            "ALTER TABLE records_v3 RENAME TO records",
+            "INSERT INTO record_schedules (schedule_id, seq) SELECT schedule_id, seq FROM record_schedules_v3",
+            "DROP TABLE record_schedules_v3",
+            *_INDEXES_V1,
+            _CONNECTOR_INDEX,
         ),
     ),
 )

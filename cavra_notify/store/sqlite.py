@@ -16,7 +16,7 @@ from . import codec, queries
 from .bundle import build_bundle
 from .codec import RECORD_COLUMNS, col
 from .files import BUSY_TIMEOUT_MS, check_file, store_error
-from .protocol import ClaimResult, RouteClaim, Timestamp, to_utc
+from .protocol import ClaimResult, DeliveredRoute, RouteClaim, Timestamp, to_utc
 from .schema import migrate
 
 _INSERT_RECORD = (
@@ -145,7 +145,7 @@ class SQLiteStore:
         """One record of any kind by its id (plan id, evidence id, ack id, escalation plan id)."""
         with self._read() as db:
             row = db.execute(
-                f"SELECT {RECORD_COLUMNS} FROM records WHERE kind IN ('plan', 'delivery', 'ack', 'escalation_plan')"
+                f"SELECT {RECORD_COLUMNS} FROM records WHERE kind IN ({queries.KIND_LIST})"
                 " AND id = ? ORDER BY seq DESC LIMIT 1",
                 (record_id,),
             ).fetchone()
@@ -284,10 +284,43 @@ class SQLiteStore:
     # acknowledgements and escalation plans
 
     def save_ack(self, ack: dict[str, Any]) -> str:
-        row = codec.ack_row(ack)
+        return self.save_acks([ack])[0]
+
+    def save_acks(self, acks: Sequence[dict[str, Any]]) -> list[str]:
+        """Acknowledgements in one transaction: all are recorded or none."""
+        rows = [codec.ack_row(ack) for ack in acks]
         with self._write() as db:
-            self._insert_record(db, row)
-        return str(row["record_id"])
+            for row in rows:
+                self._insert_record(db, row)
+        return [str(row["record_id"]) for row in rows]
+
+    def delivered_routes(self, schedule_id: str, occurrence: str) -> list[DeliveredRoute]:
+        """Each route's latest successful delivery evidence in that occurrence (whatever plan sent it)."""
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT route_key, plan_id, recorded_at FROM records WHERE schedule_id = ? AND occurrence = ?"
+                " AND kind = 'delivery' AND outcome IN ('delivered', 'accepted') ORDER BY recorded_at, seq",
+                (schedule_id, occurrence),
+            ).fetchall()
+        latest = {key: DeliveredRoute(key, plan_id, to_utc(at)) for key, plan_id, at in rows}
+        return [latest[key] for key in sorted(latest)]
+
+    def record_escalations(self, evidences: Sequence[dict[str, Any]]) -> None:
+        """Escalation deliveries (their own record kind) and their outcome in the notification log."""
+        rows = [codec.escalation_evidence_row(e) for e in evidences]
+        settlements = [codec.settlement((e["occurrence"], e["route_key"], e["connector"]), e["outcome"],
+                                        e["completed_at"]) for e in evidences]
+        with self._write() as db:
+            self._insert_records(db, rows)
+            db.executemany(_SETTLE, settlements)
+
+    def escalations(self, schedule_id: str, occurrence: str) -> list[dict[str, Any]]:
+        """The escalation deliveries of one occurrence, oldest first."""
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT payload FROM records WHERE schedule_id = ? AND occurrence = ? AND kind = 'escalation'"
+                " ORDER BY recorded_at, seq", (schedule_id, occurrence)).fetchall()
+        return [dict(json.loads(r[0])) for r in rows]
 
     def acks(self, schedule_id: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT payload FROM records WHERE kind = 'ack'"
@@ -312,13 +345,22 @@ class SQLiteStore:
 
     def history(self, *, schedule_id: str | None = None, provider: str | None = None, kind: str | None = None,
                 outcome: str | None = None, since: Timestamp | None = None, until: Timestamp | None = None,
-                limit: int = 100) -> list[dict[str, Any]]:
+                limit: int = 100, connector: str | None = None, offset: int = 0) -> list[dict[str, Any]]:
         """Records newest first (see :func:`cavra_notify.store.queries.history_sql`)."""
         sql, args = queries.history_sql(schedule_id=schedule_id, provider=provider, kind=kind, outcome=outcome,
-                                         since=since, until=until, limit=limit)
+                                         since=since, until=until, limit=limit, connector=connector, offset=offset)
         with self._read() as db:
             rows = db.execute(sql, args).fetchall()
         return [codec.record(row) for row in rows]
+
+    def count_history(self, *, schedule_id: str | None = None, provider: str | None = None,
+                      kind: str | None = None, outcome: str | None = None, since: Timestamp | None = None,
+                      until: Timestamp | None = None, connector: str | None = None) -> int:
+        """How many records :meth:`history` pages through with these filters."""
+        sql, args = queries.count_history_sql(schedule_id=schedule_id, provider=provider, kind=kind,
+                                              outcome=outcome, since=since, until=until, connector=connector)
+        with self._read() as db:
+            return int(db.execute(sql, args).fetchone()[0])
 
     def explain_history(self, **filters: Any) -> list[str]:
         """SQLite's ``EXPLAIN QUERY PLAN`` for a history query (benchmarks, diagnostics)."""
