@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .acks import AckSpec
     from .checks import ConnectorsCheck, PluginCheck
     from .delivery import Result
-    from .records import Acknowledgement, Actor, EscalationPlan, HistoryPage, Plan
+    from .records import Acknowledgement, Actor, EscalationPlan, EscalationRun, HistoryPage, Plan
     from .schedule import ScheduleReport
     from .service import Context
     from .store import EvidenceStore
@@ -260,6 +260,26 @@ class Cavra:
         return [AckRequest(schedule_id=i.schedule_id, provider=i.provider, owner=i.owner, route_key=i.route_key,
                            acknowledged_by=i.acknowledged_by, state=ack_state(i.acknowledgement_state, i.state),
                            plan_id=i.plan_id, external_ref=i.external_ref, notes=i.notes, now=now) for i in items]
+
+    def escalate(self, now: datetime | None = None, *, routing_policy_path: str | None = None,
+                 options: DeliveryOptions | None = None) -> EscalationRun:
+        """Deliver every escalation due (breached routes of the open occurrences; see
+        :mod:`cavra_notify.escalate`), through the configured schedule's owner routes when it is one of them."""
+        from . import service
+        from .delivery import Options
+        from .escalate import deliver_escalations
+        from .routing import effective_policy
+
+        ctx = self.context(now)
+        report = service.schedule_report(ctx)
+        policies = {}
+        if report.schedule is not None:
+            policy = service.routing_policy(ctx, path=routing_policy_path)
+            policies[report.schedule.schedule_id] = effective_policy(report.schedule, policy)
+        o = options or DeliveryOptions()
+        return deliver_escalations(ctx, self.store(), policies=policies, generated_by=self.generated_by,
+                                   options=Options(retries=o.retries, timeout=o.timeout_seconds,
+                                                   deadline=o.deadline_seconds))
 
     def escalation_plan(self, now: datetime | None = None) -> EscalationPlan:
         """Outstanding and breached routes as of ``now``, recorded as evidence."""

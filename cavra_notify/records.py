@@ -336,7 +336,8 @@ class EscalationRoute:
 @dataclass(frozen=True)
 class EscalationNotice:
     """One level of escalation of one breach: the breached route (and the delivery that breached) and
-    the escalation owner told at ``level`` (1: the route's escalation owner; 2: theirs; ...)."""
+    the escalation owner told at ``level`` (1: the route's escalation owner; 2: theirs; ...), with the
+    minutes they have to acknowledge before ``next_escalation_owner`` is told."""
 
     schedule_id: str
     occurrence: str
@@ -348,25 +349,31 @@ class EscalationNotice:
     acknowledge_by: str
     level: int
     escalation_owner: str
+    acknowledgement_minutes: int
+    next_escalation_owner: str | None
 
     def to_json(self) -> Json:
         return {"schedule_id": self.schedule_id, "occurrence": self.occurrence,
                 "breached_route_key": self.breached_route_key, "breached_plan_id": self.breached_plan_id,
                 "breached_owner": self.breached_owner, "breached_provider": self.breached_provider,
                 "breached_delivered_at": self.breached_delivered_at, "acknowledge_by": self.acknowledge_by,
-                "level": self.level, "escalation_owner": self.escalation_owner}
+                "level": self.level, "escalation_owner": self.escalation_owner,
+                "acknowledgement_minutes": self.acknowledgement_minutes,
+                "next_escalation_owner": self.next_escalation_owner}
 
 
 @dataclass(frozen=True)
 class EscalationRun:
     """What one escalation pass sent: the notices due, their delivery evidence (metadata kind
-    ``release-connector-escalation``) and the routes it did not send again (already escalated)."""
+    ``release-connector-escalation``), the routes it did not send again (already escalated, in flight)
+    and the notices it could not route (the escalation owner has no provider)."""
 
     generated_at: str
     outcome: str
     notices: tuple[EscalationNotice, ...]
     evidence: tuple[Json, ...]
     skipped: tuple[SkippedRoute, ...]
+    unroutable: tuple[EscalationNotice, ...] = ()
 
     @property
     def delivered_count(self) -> int:
@@ -375,7 +382,8 @@ class EscalationRun:
     def to_json(self) -> Json:
         return {"generated_at": self.generated_at, "outcome": self.outcome,
                 "notices": [n.to_json() for n in self.notices], "deliveries": [dict(e) for e in self.evidence],
-                "skipped": [s.to_json() for s in self.skipped], "delivered_count": self.delivered_count,
+                "skipped": [s.to_json() for s in self.skipped],
+                "unroutable": [n.to_json() for n in self.unroutable], "delivered_count": self.delivered_count,
                 "failed_count": sum(e.get("outcome") == "failed" for e in self.evidence)}
 
 

@@ -179,3 +179,22 @@ def test_migration_3_keeps_every_record_of_a_version_2_store(tmp_path: Path) -> 
         assert store.count_history(kind="escalation") == 1
     version = sqlite3.connect(path).execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
     assert version == SCHEMA_VERSION == 3
+
+
+def test_the_escalations_route_delivers_each_breach_once(dep: Deployment, api: TestClient) -> None:
+    too_early = api.post(f"{N}/escalations", json={"now": LATER}, headers=dep.auth)
+    assert too_early.status_code == 200 and too_early.json()["outcome"] == "nothing_to_deliver"
+    late = (NOW + timedelta(minutes=20)).isoformat()  # platform-oncall's 15 minutes have passed
+    sent = api.post(f"{N}/escalations", json={"now": late}, headers=dep.auth)
+    assert sent.status_code == 200, sent.text
+    body = sent.json()
+    [notice] = body["notices"]
+    assert (notice["breached_route_key"], notice["escalation_owner"], notice["level"]) == (
+        KEY.format("platform-oncall", "webhook"), "incident-commander", 1)
+    assert sorted(d["connector"] for d in body["deliveries"]) == ["webhook", "webhook-audit"]
+    assert all(d["metadata_kind"] == "release-connector-escalation" for d in body["deliveries"])
+    again = api.post(f"{N}/escalations", json={"now": late}, headers=dep.auth).json()
+    assert again["outcome"] == "nothing_to_deliver" and again["notices"] == []
+    assert api.get(N, params={"kind": "escalation"}).json()["total"] == 2
+    assert api.post(f"{N}/escalations", json={"now": late}).status_code == 401
+    assert_no_secret_leak(dep.secrets, *dep.responses)

@@ -12,7 +12,11 @@ from pydantic import ValidationError
 
 from cavra_notify.acks import ACK_SCHEMA, AckInput, AckSpec, record_ack, record_acks
 from cavra_notify.errors import AckRefusedError, InputError, StoreError
+from cavra_notify.escalate import due_notices
 from cavra_notify.escalation import ESCALATION_SCHEMA, build_escalation_plan, compute_escalation
+from cavra_notify.models import OwnerRoute, parse
+from cavra_notify.records import EscalationNotice
+from cavra_notify.routing import EffectivePolicy
 from cavra_notify.store import SQLiteStore, open_store
 
 DELIVERED = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -346,3 +350,37 @@ def test_bulk_rolls_back_when_the_store_fails_midway(store: SQLiteStore, two_own
     with pytest.raises(StoreError, match="already recorded with different content"):
         store.save_acks([fresh, changed])
     assert [a["acknowledgement_id"] for a in store.acks()] == [ack.acknowledgement_id]
+
+
+# --- which escalations are due -----------------------------------------------------------------
+
+
+def _escalated(store: SQLiteStore, notice: EscalationNotice, at: datetime) -> None:
+    store.record_escalations([{"evidence_id": f"ev-esc-{notice.level}-{at.timestamp()}", "schedule_id": "sched-a",
+                               "occurrence": notice.occurrence, "route_key": f"esc-{notice.level}",
+                               "connector": "teams", "outcome": "delivered", "completed_at": at.isoformat(),
+                               "escalation": notice.to_json()}])
+
+
+def test_escalations_are_due_once_per_breach_level_by_level(store: SQLiteStore, delivered: dict[str, Any]) -> None:
+    assert due_notices(store, now=DELIVERED + timedelta(minutes=29)) == []
+    breach = DELIVERED + timedelta(minutes=30)
+    [due] = due_notices(store, now=breach)  # dba's route escalates to dba itself: nobody new to tell
+    assert (due.notice.breached_route_key, due.notice.escalation_owner, due.notice.level) == (
+        "sched-a:ops:slack", "ops-lead", 1)
+    assert due.providers == () and due.notice.next_escalation_owner is None, "ops-lead has no owner route"
+    lead = parse({"providers": ["teams"], "acknowledgement_minutes": 10, "escalation_owner": "vp"}, "route",
+                 OwnerRoute)
+    policy = EffectivePolicy(owner_routes={"ops-lead": lead})
+    [due] = due_notices(store, now=breach, policies={"sched-a": policy})
+    assert due.providers == ("teams",) and due.notice.next_escalation_owner == "vp"
+    _escalated(store, due.notice, breach)
+    assert due_notices(store, now=breach + timedelta(minutes=9), policies={"sched-a": policy}) == []
+    [second] = due_notices(store, now=breach + timedelta(minutes=10), policies={"sched-a": policy})
+    assert (second.notice.level, second.notice.escalation_owner, second.providers) == (2, "vp", ()), "unroutable"
+    _escalated(store, second.notice, breach + timedelta(minutes=10))
+    assert due_notices(store, now=breach + timedelta(days=1), policies={"sched-a": policy}) == []
+    renotified = DELIVERED + timedelta(hours=24)  # a new delivery of the route: a new breach, escalated anew
+    deliver(store, delivered, delivered["route_decisions"][0]["route"], at=renotified)
+    [fresh] = due_notices(store, now=renotified + timedelta(minutes=30), policies={"sched-a": policy})
+    assert fresh.notice.level == 1 and fresh.notice.breached_delivered_at == "2025-03-02T09:00:00Z"

@@ -18,6 +18,7 @@ from .schemas import (
     BulkAckRequest,
     DeliverRequest,
     Error,
+    EscalateRequest,
     EvaluateRequest,
     Instant,
     NowRequest,
@@ -143,6 +144,17 @@ def dashboard(request: Request, now: Now = None) -> Response:
 @router.post(f"{NOTIFICATIONS}/escalation-plan", **_doc("the recorded escalation plan", mutating=True))
 def escalation_plan(request: Request, body: Annotated[NowRequest | None, Body()] = None) -> Response:
     return reply(request, _cavra(request).escalation_plan(body.now if body else None).to_json())
+
+
+@router.post(f"{NOTIFICATIONS}/escalations",
+             **_doc("escalations delivered or none due (200), partial or unroutable (207), failed (502)",
+                    200, 207, 502, mutating=True))
+def escalate(request: Request, body: Annotated[EscalateRequest | None, Body()] = None) -> Response:
+    body = body or EscalateRequest()
+    options = facade.DeliveryOptions(retries=body.retries, timeout_seconds=body.timeout_seconds)
+    run = _cavra(request).escalate(body.now, options=options)
+    status = {"delivered": 200, "nothing_to_deliver": 200, "partial": 207, "failed": 502}[run.outcome]
+    return reply(request, run.to_json(), 207 if status == 200 and run.unroutable else status)
 
 
 @router.get("/deployment/production-readiness", **_doc("readiness with go_backend_rollback_drill_schedule"))

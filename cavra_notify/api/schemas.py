@@ -73,6 +73,12 @@ class NowRequest(_Body):
     now: Instant | None = None
 
 
+class EscalateRequest(_Body):
+    now: Instant | None = Field(default=None, description="escalate as of this time instead of the clock")
+    retries: int = Field(default=2, ge=0, le=5, description="retries after the first attempt")
+    timeout_seconds: float = Field(default=10.0, ge=0.5, le=60, description="per-attempt timeout in seconds")
+
+
 class EvaluateRequest(_Body):
     action: str = Name
     target: str = Field(min_length=1, max_length=2000)

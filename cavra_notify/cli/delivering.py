@@ -13,7 +13,7 @@ from . import output
 
 if TYPE_CHECKING:
     from ..delivery import Result
-    from ..records import Acknowledgement, DeliveryEvidence
+    from ..records import Acknowledgement, DeliveryEvidence, EscalationRun
 
 
 def _store_flag(p: argparse.ArgumentParser) -> None:
@@ -59,10 +59,12 @@ def add_commands(sub: Any, common: Callable[..., None], plan_flags: Callable[...
     _store_flag(p)
     p.set_defaults(handler=cmd_ack_bulk)
 
-    p = sub.add_parser("go-rollback-drill-escalation-plan", help="outstanding and breached routes")
-    p.add_argument("--now")
-    p.add_argument("--json", action="store_true")
-    _store_flag(p)
+    p = sub.add_parser("go-rollback-drill-escalation-plan", help="outstanding and breached routes "
+                                                               "(--deliver: tell the escalation owners)")
+    common(p)
+    p.add_argument("--deliver", action="store_true", help="deliver every escalation due, once per breach")
+    p.add_argument("--routing-policy", help="routing policy JSON (the escalation owners' owner routes)")
+    _delivery_flags(p)
     p.set_defaults(handler=cmd_escalation)
 
     p = sub.add_parser("go-rollback-drill-sweep", help="evaluate, plan and deliver every schedule in a folder")
@@ -180,19 +182,40 @@ def cmd_ack_bulk(args: argparse.Namespace) -> int:
 
 
 def cmd_escalation(args: argparse.Namespace) -> int:
+    from .runtime import cavra_from
+
     now = facade.parse_time(args.now)
-    with _store_only(args) as cavra:
+    with cavra_from(args, evidence_db=args.evidence_db) as cavra:
+        run = cavra.escalate(now, routing_policy_path=args.routing_policy, options=options(args)) if args.deliver \
+            else None
         plan = cavra.escalation_plan(now)
     if args.json:
-        output.emit_json(plan.to_json())
-    else:
-        output.emit(f"escalation plan: {plan.alert_level}: {plan.outstanding_route_count} outstanding, "
-                    f"{plan.breached_route_count} breached")
-        rows = [(r.schedule_id, r.owner, r.provider, r.acknowledge_by, "BREACHED" if r.breached else "waiting",
-                 r.escalate_to or "") for r in plan.routes]
+        output.emit_json(plan.to_json() if run is None else {"escalation_plan": plan.to_json(),
+                                                              "escalations": run.to_json()})
+        return _escalation_exit(run)
+    if run is not None:
+        payload = run.to_json()
+        output.emit(f"escalation {run.outcome}: {payload['delivered_count']} delivered, {payload['failed_count']} "
+                    f"failed, {len(run.skipped)} already sent, {len(run.unroutable)} without a provider")
+        rows = [(e["escalation"]["breached_route_key"], e["escalation"]["level"], e["owner"], e["connector"],
+                 e["outcome"]) for e in payload["deliveries"]]
         if rows:
-            output.emit(output.table(["SCHEDULE", "OWNER", "PROVIDER", "ACK BY", "STATE", "ESCALATE TO"], rows))
-    return 0
+            output.emit(output.table(["BREACHED ROUTE", "LEVEL", "ESCALATED TO", "CONNECTOR", "OUTCOME"], rows))
+    output.emit(f"escalation plan: {plan.alert_level}: {plan.outstanding_route_count} outstanding, "
+                f"{plan.breached_route_count} breached")
+    routes = [(r.schedule_id, r.owner, r.provider, r.acknowledge_by, "BREACHED" if r.breached else "waiting",
+               r.escalate_to or "") for r in plan.routes]
+    if routes:
+        output.emit(output.table(["SCHEDULE", "OWNER", "PROVIDER", "ACK BY", "STATE", "ESCALATE TO"], routes))
+    return _escalation_exit(run)
+
+
+def _escalation_exit(run: EscalationRun | None) -> int:
+    """Like delivery: 3 when some escalations failed, 4 when all did, 3 when one could not be routed."""
+    if run is None:
+        return 0
+    code = {"delivered": 0, "nothing_to_deliver": 0, "partial": 3, "failed": 4}[run.outcome]
+    return max(code, 3 if run.unroutable else 0)
 
 
 def _pairs(schedules: Path, histories: Path | None) -> list[tuple[Path, Path | None]]:
@@ -213,6 +236,7 @@ def _pairs(schedules: Path, histories: Path | None) -> list[tuple[Path, Path | N
 def cmd_sweep(args: argparse.Namespace) -> int:
     from .. import settings as settings_mod
     from ..errors import CavraError
+    from ..escalate import sweep_escalations
 
     now, options = _now(args), _options(args)
     pairs = _pairs(Path(args.schedules), Path(args.histories) if args.histories else None)
@@ -234,6 +258,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 policy = service.routing_policy(ctx, path=args.routing_policy)
                 result = service.deliver(ctx, report, policy, store=store, providers=args.provider,
                                          force=args.force, options=options, generated_by="cavra sweep")
+                escalated = sweep_escalations(ctx, report, policy, store, options)  # issue 16: escalation
+                row["escalated"] = escalated.delivered_count
                 payload = result.to_json()
                 row.update(outcome=result.outcome, delivered=payload["delivered_count"],
                            failed=payload["failed_count"], skipped=len(payload["skipped"]))
