@@ -30,6 +30,7 @@ class RawConfig:
     connectors: dict[str, dict[str, Any]]
     deny_names: list[str] = field(default_factory=list)
     api_token_ref: Any = None
+    api: dict[str, Any] = field(default_factory=dict)  # the whole ``api`` section (actors, OIDC)
 
     @property
     def names(self) -> frozenset[str]:
@@ -85,7 +86,8 @@ def _shape(document: Any, path: str, where: str) -> RawConfig:
     if not isinstance(deny, list) or not all(isinstance(n, str) for n in deny):
         raise ConfigError(f"{where}: $.customer_denylist: expected a list of names")
     api = document.get("api") or {}
-    return RawConfig(path, connectors, deny, api.get("token") if isinstance(api, dict) else None)
+    return RawConfig(path, connectors, deny, api.get("token") if isinstance(api, dict) else None,
+                     api if isinstance(api, dict) else {})
 
 
 def resolve_secret(value: Any, where: str) -> Any:

@@ -21,6 +21,10 @@ class AckRefusedError(InputError):
         self.refusals = refusals
 
 
+class AuthError(CavraError):
+    """A bearer token is missing, unknown, expired or does not verify (never naming the token)."""
+
+
 class ForbiddenError(CavraError):
     """The verified actor may not do this (a missing role, or acting as someone else)."""
 

@@ -25,6 +25,7 @@ from .timeutil import parse_aware, utcnow
 
 if TYPE_CHECKING:
     from .acks import AckSpec
+    from .actors import Identities
     from .checks import ConnectorsCheck, PluginCheck
     from .delivery import Result
     from .records import Acknowledgement, Actor, EscalationPlan, EscalationRun, HistoryPage, Plan
@@ -177,6 +178,14 @@ class Cavra:
         from .connectors import api_token, read_config
 
         return api_token(read_config(self.settings.connector_config_path))
+
+    def identities(self) -> Identities:
+        """The API's verified actors (tokens and OIDC) from the private config; empty without one."""
+        from .actors import load_identities
+        from .connectors import read_config
+
+        path = self.settings.connector_config_path
+        return load_identities(read_config(path) if path else None)
 
     def context(self, now: datetime | None = None) -> Context:
         from .service import context

@@ -64,17 +64,16 @@ def test_a_forced_single_provider_rerun_leaves_both_providers_outstanding(dep: D
                   KEY.format("release-governance", "webhook-audit")}
     assert outstanding(api, dep) == everything
     dropped = api.post(f"{N}/{SCHEDULE_ID}/acknowledgements", headers=dep.auth,
-                       json={"provider": "webhook-audit", "acknowledgement_state": "acknowledged", "now": LATER,
-                             "acknowledged_by": "release-governance"})
+                       json={"provider": "webhook-audit", "acknowledgement_state": "acknowledged", "now": LATER})
     assert dropped.status_code == 201, dropped.text
     assert dropped.json()["route_keys"] == [KEY.format("release-governance", "webhook-audit")]
     one_owner = api.post(f"{N}/{SCHEDULE_ID}/acknowledgements", headers=dep.auth,
                          json={"provider": "webhook", "owner": "release-governance", "now": LATER,
-                               "acknowledged_by": "release-governance", "external_ref": "OPS-1", "notes": "seen"})
+                               "acknowledged_by": "api", "external_ref": "OPS-1", "notes": "seen"})
     assert one_owner.status_code == 201, one_owner.text
     body = one_owner.json()
     assert (body["owner"], body["acknowledged_by"], body["acknowledgement_state"], body["state"]) == (
-        "release-governance", "release-governance", "acknowledged", "acknowledged")
+        "release-governance", "api", "acknowledged", "acknowledged")
     assert body["acknowledgement_id"].startswith("ack-") and body["plan_id"] == rerun.json()["plan_id"]
     assert outstanding(api, dep) == {KEY.format("platform-oncall", "webhook")}
     assert_no_secret_leak(dep.secrets, *dep.responses)
@@ -83,14 +82,14 @@ def test_a_forced_single_provider_rerun_leaves_both_providers_outstanding(dep: D
 def test_the_product_field_names_and_the_state_alias(dep: Deployment, api: TestClient) -> None:
     alias = api.post(f"{N}/{SCHEDULE_ID}/acknowledgements", headers=dep.auth,
                      json={"route_key": KEY.format("platform-oncall", "webhook"), "state": "dismissed",
-                           "acknowledged_by": "ops", "now": LATER})
+                           "now": LATER})
     assert alias.status_code == 201 and alias.json()["acknowledgement_state"] == "dismissed"
     clash = api.post(f"{N}/{SCHEDULE_ID}/acknowledgements", headers=dep.auth,
-                     json={"provider": "webhook", "state": "dismissed", "acknowledgement_state": "resolved",
-                           "acknowledged_by": "ops"})
+                     json={"provider": "webhook", "state": "dismissed", "acknowledgement_state": "resolved"})
     assert clash.status_code == 400 and "disagree" in clash.json()["error"]
-    nobody = api.post(f"{N}/{SCHEDULE_ID}/acknowledgements", headers=dep.auth, json={"provider": "webhook"})
-    assert nobody.status_code == 400 and "acknowledged_by" in nobody.json()["error"]
+    someone_else = api.post(f"{N}/{SCHEDULE_ID}/acknowledgements", headers=dep.auth,
+                            json={"provider": "webhook", "acknowledged_by": "release-governance"})
+    assert someone_else.status_code == 403 and "not the verified actor 'api'" in someone_else.json()["error"]
 
 
 def test_bulk_acknowledgement_is_all_or_nothing(dep: Deployment, api: TestClient) -> None:
@@ -98,14 +97,14 @@ def test_bulk_acknowledgement_is_all_or_nothing(dep: Deployment, api: TestClient
             {"schedule_id": SCHEDULE_ID, "provider": "webhook-audit", "owner": "release-governance"}]
     bad = {"schedule_id": SCHEDULE_ID, "provider": "webhook", "owner": "nobody"}
     refused = api.post(f"{N}/acknowledgements", headers=dep.auth,
-                       json={"acknowledgements": [{**a, "acknowledged_by": "ops"} for a in [*good, bad]], "now": LATER})
+                       json={"acknowledgements": [*good, bad], "now": LATER})
     assert refused.status_code == 400
     assert refused.json()["error"] == "1 of 3 acknowledgements refused; none was recorded"
     [reason] = refused.json()["detail"]
     assert (reason["index"], reason["route"]) == (2, "nobody:webhook") and "no delivered route" in reason["reason"]
     assert api.get(N, params={"kind": "ack"}).json()["total"] == 0
     ok = api.post(f"{N}/acknowledgements", headers=dep.auth,
-                  json={"acknowledgements": [{**g, "acknowledged_by": "ops"} for g in good], "now": LATER})
+                  json={"acknowledgements": good, "now": LATER})
     assert ok.status_code == 201, ok.text
     assert len(ok.json()["acknowledgements"]) == 2
     assert outstanding(api, dep) == {KEY.format("release-governance", "webhook")}
@@ -116,7 +115,7 @@ def test_bulk_acknowledgement_is_all_or_nothing(dep: Deployment, api: TestClient
 
 def test_history_pages_and_filters(dep: Deployment, api: TestClient) -> None:
     api.post(f"{N}/{SCHEDULE_ID}/acknowledgements", headers=dep.auth,
-             json={"provider": "webhook", "acknowledged_by": "ops", "state": "resolved", "now": LATER})
+             json={"provider": "webhook", "state": "resolved", "now": LATER})
     first = api.get(N, params={"kind": "delivery", "limit": 2}).json()
     second = api.get(N, params={"kind": "delivery", "limit": 2, "offset": 2}).json()
     assert (first["total"], first["limit"], first["offset"], len(first["items"])) == (3, 2, 0, 2)

@@ -167,11 +167,12 @@ def test_platform_owner_routes_stale_drill_notifications(dep: Deployment, api: T
     assert board["deliveries"]["total"] == 3 and board["outstanding_route_count"] == 3
 
     ack = api.post(f"{N}/{SCHEDULE_ID}/acknowledgements", headers=dep.auth,
-                   json={"provider": "webhook", "acknowledged_by": "release-governance",
+                   json={"provider": "webhook",
                          "external_ref": "go-rollback-drill://production-pilot/ack-1",
                          "now": (NOW + timedelta(minutes=5)).isoformat()})
     assert ack.status_code == 201, ack.text
     assert ack.json()["state"] == "acknowledged" and ack.json()["plan_id"] == again["plan_id"]
+    assert (ack.json()["acknowledged_by"], ack.json()["actor_verified"]) == ("api", True), "the token's actor"
 
     later = (NOW + timedelta(minutes=45)).isoformat()
     escalation = api.post(f"{N}/escalation-plan", json={"now": later}, headers=dep.auth).json()
@@ -253,14 +254,14 @@ def test_deliver_without_connector_config_is_409(dep: Deployment) -> None:
 
 def test_ack_errors_are_clear(dep: Deployment, api: TestClient) -> None:
     none = api.post(f"{N}/no-such-schedule/acknowledgements", headers=dep.auth,
-                    json={"provider": "webhook", "acknowledged_by": "ops"})
+                    json={"provider": "webhook"})
     assert none.status_code == 400 and "no recorded notification plan" in none.json()["error"]
     bad_state = api.post(f"{N}/{SCHEDULE_ID}/acknowledgements", headers=dep.auth,
-                         json={"provider": "webhook", "acknowledged_by": "ops", "state": "ignored"})
+                         json={"provider": "webhook", "state": "ignored"})
     assert bad_state.status_code == 422 and bad_state.json()["detail"][0]["loc"] == ["body", "state"]
     api.post(f"{N}/deliver", json={"now": NOW_ISO}, headers=dep.auth)
     unsafe = api.post(f"{N}/{SCHEDULE_ID}/acknowledgements", headers=dep.auth,
-                      json={"provider": "webhook", "acknowledged_by": "ops", "notes": "see https://10.1.2.3/t"})
+                      json={"provider": "webhook", "notes": "see https://10.1.2.3/t"})
     assert unsafe.status_code == 400 and "must not contain" in unsafe.json()["error"]
 
 

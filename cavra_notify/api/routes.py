@@ -24,6 +24,7 @@ from .schemas import (
     NowRequest,
     PlanRequest,
 )
+from .security import ACTOR_KEY
 
 router = APIRouter()
 NOTIFICATIONS = "/runtime/go-pilot/rollback-drill-notifications"
@@ -89,9 +90,18 @@ def deliver(request: Request, body: Annotated[DeliverRequest | None, Body()] = N
 
 
 def _actor(request: Request) -> Actor | None:
-    """The verified actor the auth middleware resolved (``None``: the server has no API identities)."""
-    actor: Actor | None = request.scope.get("state", {}).get("cavra_actor")
+    """The verified actor the auth middleware resolved (``None``: none configured, or allowed loopback)."""
+    actor: Actor | None = request.scope.get("state", {}).get(ACTOR_KEY)
     return actor
+
+
+@router.get("/runtime/go-pilot/actor", **_doc("the verified actor of the bearer token: {actor, roles, source}",
+                                               mutating=True))
+def whoami(request: Request) -> Response:
+    actor = _actor(request)
+    if actor is None:
+        return reply(request, {"error": "no valid bearer token (Authorization: Bearer <token>)", "detail": None}, 401)
+    return reply(request, actor.to_json())
 
 
 def _ack(schedule_id: str, body: AckRequest | BulkAck, now: Any) -> facade.AckRequest:
