@@ -94,7 +94,7 @@ def due_notices(store: EvidenceStore, *, now: datetime, schedule_ids: Sequence[s
         schedule_id, occurrence = str(plan["schedule_id"]), str(plan["occurrence"])
         if schedule_ids is not None and schedule_id not in schedule_ids:
             continue
-        breached = [d for d in outstanding_routes(store, schedule_id, occurrence) if now >= d.acknowledge_by]
+        breached = [d for d in outstanding_routes(store, schedule_id, occurrence, plan) if now >= d.acknowledge_by]
         if not breached:
             continue
         sent = escalations_by_breach(store, schedule_id, occurrence)

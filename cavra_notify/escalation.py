@@ -66,9 +66,11 @@ def _unplanned(route_key: str) -> Route:
     return Route(route_key, owner, provider, DEFAULT_ACK_MINUTES, owner)
 
 
-def delivered_routes(store: EvidenceStore, schedule_id: str, occurrence: str) -> list[DeliveredRoute]:
-    """Every route delivered in ``occurrence``, with the minutes and escalation owner of its own plan."""
-    plans: dict[str | None, dict[str, Route]] = {}
+def delivered_routes(store: EvidenceStore, schedule_id: str, occurrence: str,
+                     latest: dict[str, Any] | None = None) -> list[DeliveredRoute]:
+    """Every route delivered in ``occurrence``, with the minutes and escalation owner of its own plan
+    (``latest``: a plan already read, so it is not read again)."""
+    plans: dict[str | None, dict[str, Route]] = {latest["plan_id"]: plan_routes(latest)} if latest else {}
     found: list[DeliveredRoute] = []
     for row in store.delivered_routes(schedule_id, occurrence):
         if row.plan_id not in plans:
@@ -83,32 +85,55 @@ def open_plans(store: EvidenceStore) -> list[dict[str, Any]]:
     return [p for p in store.latest_plans() if p.get("schedule_id") and p.get("occurrence")]
 
 
-def clears(ack: dict[str, Any], delivered: DeliveredRoute, occurrences: dict[str, str | None]) -> bool:
-    """Whether ``ack`` clears ``delivered`` (``occurrences``: plan id -> occurrence, for older acks that
-    name a provider and a plan but no routes)."""
-    if ack.get("state") not in CLEARING_STATES or to_utc(ack["acknowledged_at"]) < delivered.delivered_at:
-        return False
-    if "route_keys" in ack:
-        return ack.get("occurrence") == delivered.occurrence and delivered.route.route_key in ack["route_keys"]
-    if ack.get("provider") != delivered.route.provider:
-        return False
-    plan_id = ack.get("plan_id")
-    return not plan_id or occurrences.get(str(plan_id)) == delivered.occurrence
+@dataclass(frozen=True)
+class Clearing:
+    """A clearing acknowledgement, prepared once: when, and which routes of which occurrence it covers
+    (``route_keys`` is ``None`` for older acks that name a provider, and a plan, but no routes)."""
+
+    at: datetime
+    occurrence: str | None
+    route_keys: frozenset[str] | None
+    provider: str | None
+
+    def clears(self, delivered: DeliveredRoute) -> bool:
+        if self.at < delivered.delivered_at or (self.occurrence is not None
+                                                and self.occurrence != delivered.occurrence):
+            return False
+        if self.route_keys is not None:
+            return delivered.route.route_key in self.route_keys
+        return self.provider == delivered.route.provider
 
 
-def outstanding_routes(store: EvidenceStore, schedule_id: str, occurrence: str) -> list[DeliveredRoute]:
+def clearings(store: EvidenceStore, acks: list[dict[str, Any]]) -> list[Clearing]:
+    """The acknowledgements among ``acks`` that clear routes (``acknowledged`` or ``resolved``)."""
+    occurrences: dict[str, str | None] = {}
+    found = []
+    for ack in acks:
+        if ack.get("state") not in CLEARING_STATES:
+            continue
+        if "route_keys" in ack:
+            found.append(Clearing(to_utc(ack["acknowledged_at"]), str(ack.get("occurrence")),
+                                  frozenset(ack["route_keys"]), None))
+            continue
+        plan_id = ack.get("plan_id")
+        if plan_id and plan_id not in occurrences:
+            plan = store.get_plan(str(plan_id))
+            occurrences[str(plan_id)] = None if plan is None else str(plan.get("occurrence"))
+        occurrence = occurrences[str(plan_id)] if plan_id else None
+        if plan_id and occurrence is None:
+            continue  # names a plan that is not in the store: it can clear nothing
+        found.append(Clearing(to_utc(ack["acknowledged_at"]), occurrence, None, str(ack.get("provider"))))
+    return found
+
+
+def outstanding_routes(store: EvidenceStore, schedule_id: str, occurrence: str,
+                       latest: dict[str, Any] | None = None) -> list[DeliveredRoute]:
     """The delivered routes of ``occurrence`` that no clearing acknowledgement covers."""
-    delivered = delivered_routes(store, schedule_id, occurrence)
+    delivered = delivered_routes(store, schedule_id, occurrence, latest)
     if not delivered:
         return []
-    acks = store.acks(schedule_id)
-    occurrences: dict[str, str | None] = {}
-    for ack in acks:
-        plan_id = ack.get("plan_id")
-        if "route_keys" not in ack and plan_id and plan_id not in occurrences:
-            plan = store.get_plan(str(plan_id))
-            occurrences[str(plan_id)] = None if plan is None else plan.get("occurrence")
-    return [d for d in delivered if not any(clears(a, d, occurrences) for a in acks)]
+    cleared = clearings(store, store.acks(schedule_id))
+    return [d for d in delivered if not any(c.clears(d) for c in cleared)]
 
 
 def breach_id(delivered: DeliveredRoute) -> str:
@@ -155,7 +180,7 @@ def compute_escalation(store: EvidenceStore, *, now: datetime, generated_by: str
     routes: list[EscalationRoute] = []
     for plan in open_plans(store):
         schedule_id, occurrence = str(plan["schedule_id"]), str(plan["occurrence"])
-        waiting = outstanding_routes(store, schedule_id, occurrence)
+        waiting = outstanding_routes(store, schedule_id, occurrence, plan)
         notices = escalations_by_breach(store, schedule_id, occurrence) if waiting else {}
         mine = [_entry(d, schedule_id, now_utc, notices.get(breach_id(d), [])) for d in waiting]
         breached_count = sum(1 for r in mine if r.breached)

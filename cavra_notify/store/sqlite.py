@@ -296,14 +296,13 @@ class SQLiteStore:
 
     def delivered_routes(self, schedule_id: str, occurrence: str) -> list[DeliveredRoute]:
         """Each route's latest successful delivery evidence in that occurrence (whatever plan sent it)."""
-        with self._read() as db:
+        with self._read() as db:  # SQLite gives the bare plan_id of the row holding MAX(recorded_at)
             rows = db.execute(
-                "SELECT route_key, plan_id, recorded_at FROM records WHERE schedule_id = ? AND occurrence = ?"
-                " AND kind = 'delivery' AND outcome IN ('delivered', 'accepted') ORDER BY recorded_at, seq",
+                "SELECT route_key, plan_id, MAX(recorded_at) FROM records WHERE schedule_id = ? AND occurrence = ?"
+                " AND kind = 'delivery' AND outcome IN ('delivered', 'accepted') GROUP BY route_key ORDER BY route_key",
                 (schedule_id, occurrence),
             ).fetchall()
-        latest = {key: DeliveredRoute(key, plan_id, to_utc(at)) for key, plan_id, at in rows}
-        return [latest[key] for key in sorted(latest)]
+        return [DeliveredRoute(key, plan_id, to_utc(at)) for key, plan_id, at in rows]
 
     def record_escalations(self, evidences: Sequence[dict[str, Any]]) -> None:
         """Escalation deliveries (their own record kind) and their outcome in the notification log."""
