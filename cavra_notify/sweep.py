@@ -26,7 +26,8 @@ from .delivery import Dispatcher, Options, Result, delivery_key
 from .errors import CavraError, InputError
 from .models import RoutingPolicy
 from .plugins import Registry, get_registry
-from .records import Plan, Route
+from .records import EscalationRun, Plan, Route
+from .schedule import ScheduleReport
 from .store.protocol import ClaimResult, EvidenceStore, RouteClaim
 from .timeutil import iso
 
@@ -66,13 +67,15 @@ class SweepRow:
     delivered: int = 0
     failed: int = 0
     skipped: int = 0
+    escalated: int = 0  # escalations delivered for the schedule's breached routes (issue 16)
     error: str | None = None
     exit_code: int = 0
 
     def to_json(self) -> dict[str, Any]:
         row: dict[str, Any] = {"schedule": self.schedule, "schedule_id": self.schedule_id, "status": self.status,
                                "next_due_at": self.next_due_at, "outcome": self.outcome,
-                               "delivered": self.delivered, "failed": self.failed, "skipped": self.skipped}
+                               "delivered": self.delivered, "failed": self.failed, "skipped": self.skipped,
+                               "escalated": self.escalated}
         if self.error is not None:
             row["error"] = self.error
         return row
@@ -96,6 +99,7 @@ class _Item:
     row: SweepRow
     ctx: service.Context | None = None
     plan: Plan | None = None
+    report: ScheduleReport | None = None
 
     @property
     def routes(self) -> list[Route]:
@@ -147,7 +151,8 @@ def _prepare(request: SweepRequest, schedule: Path, history: Path | None, config
     ctx = service.Context(_resolve(request, schedule, history), request.now, config)
     report = service.schedule_report(ctx, policy)
     summary = report.as_dict()["schedule"]
-    item = _Item(SweepRow(schedule.name, summary["schedule_id"], report.status, summary["next_due_at"]), ctx)
+    item = _Item(SweepRow(schedule.name, summary["schedule_id"], report.status, summary["next_due_at"]), ctx,
+                 report=report)
     try:
         item.plan = service.notification_plan(ctx, report, policy, providers=request.provider, force=request.force,
                                               last_notified=notified, generated_by="cavra sweep")
@@ -183,7 +188,43 @@ def run_sweep(request: SweepRequest, store: EvidenceStore,
         connectors = service.connectors_for(service.Context(base, request.now, config), wanted)
     redactor = service.install_log_redaction([s for c in connectors.values() for s in c.secrets])
     asyncio.run(_deliver(planned, connectors, request, store, redactor, notified))
+    _escalate(base_ctx, [item for item in planned if item.row.outcome != "another_worker"], policy, request, store)
     return SweepResult(request.now, [item.row for item in items])
+
+
+def _escalate(ctx: service.Context, items: list[_Item], policy: RoutingPolicy | None, request: SweepRequest,
+              store: EvidenceStore) -> None:
+    """One escalation pass for every schedule swept here (``escalate.deliver_escalations``): a breached
+    route's escalation owner is told through the schedule's (or the policy's) owner routes. Each row
+    counts what was delivered for it; a failed or unroutable escalation makes its row exit 3."""
+    from .escalate import deliver_escalations
+    from .routing import effective_policy
+
+    rows = {item.plan.schedule_id: item for item in items if item.plan and item.plan.schedule_id}
+    policies = {sid: effective_policy(item.report.schedule, policy) for sid, item in rows.items()
+                if item.report and item.report.schedule}
+    if not policies:
+        return
+    try:
+        run = deliver_escalations(ctx, store, policies=policies, schedule_ids=sorted(policies),
+                                  options=request.options, generated_by="cavra sweep")
+    except CavraError as exc:
+        for sid in policies:
+            item = rows[sid]
+            item.row.error, item.row.exit_code = f"escalation: {exc}", max(item.row.exit_code, exc.exit_code)
+        return
+    for sid in policies:
+        _count_escalations(rows[sid].row, run, sid)
+
+
+def _count_escalations(row: SweepRow, run: EscalationRun, schedule_id: str) -> None:
+    mine = [e for e in run.evidence if e.get("escalation", {}).get("schedule_id") == schedule_id]
+    row.escalated = sum(e.get("outcome") in ("delivered", "accepted") for e in mine)
+    failed = sum(e.get("outcome") == "failed" for e in mine)
+    unroutable = sum(n.schedule_id == schedule_id for n in run.unroutable)
+    if failed or unroutable:
+        row.error = f"escalation: {failed} failed, {unroutable} without a provider"
+        row.exit_code = max(row.exit_code, 3)
 
 
 async def _deliver(items: list[_Item], connectors: dict[str, Any], request: SweepRequest,

@@ -59,7 +59,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise SettingsError(f"--port: expected 1-65535, got {args.port}")
     app = create_app(dict(os.environ), args.evidence_db,
                      allow_unauthenticated_loopback=args.allow_unauthenticated_loopback)
-    check_listen(args.host, app.state.cavra.token, args.allow_unauthenticated_loopback)
+    check_listen(args.host, app.state.cavra.token or ("actors" if app.state.cavra.identities_configured else None),
+                 args.allow_unauthenticated_loopback)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=False,
                 server_header=False, date_header=False)
     return 0

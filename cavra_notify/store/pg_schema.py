@@ -72,6 +72,14 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE TRIGGER records_counted AFTER INSERT ON records FOR EACH ROW EXECUTE FUNCTION cavra_count_record()",
         ),
     ),
+    (
+        4,
+        (  # a fifth record kind: escalation deliveries (a CHECK is widened by dropping and re-adding it)
+            "ALTER TABLE records DROP CONSTRAINT records_kind_check",
+            "ALTER TABLE records ADD CONSTRAINT records_kind_check"
+            " CHECK (kind IN ('plan', 'delivery', 'ack', 'escalation_plan', 'escalation'))",
+        ),
+    ),
 )
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION, "both dialects have the same versions"
 
