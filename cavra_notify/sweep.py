@@ -210,8 +210,9 @@ def _escalate(ctx: service.Context, items: list[_Item], policy: RoutingPolicy | 
                                   options=request.options, generated_by="cavra sweep")
     except CavraError as exc:
         for sid in policies:
-            item = rows[sid]
-            item.row.error, item.row.exit_code = f"escalation: {exc}", max(item.row.exit_code, exc.exit_code)
+            row = rows[sid].row
+            row.error = f"{row.error}; escalation: {exc}" if row.error else f"escalation: {exc}"
+            row.exit_code = max(row.exit_code, exc.exit_code)
         return
     for sid in policies:
         _count_escalations(rows[sid].row, run, sid)
@@ -222,8 +223,9 @@ def _count_escalations(row: SweepRow, run: EscalationRun, schedule_id: str) -> N
     row.escalated = sum(e.get("outcome") in ("delivered", "accepted") for e in mine)
     failed = sum(e.get("outcome") == "failed" for e in mine)
     unroutable = sum(n.schedule_id == schedule_id for n in run.unroutable)
-    if failed or unroutable:
-        row.error = f"escalation: {failed} failed, {unroutable} without a provider"
+    if failed or unroutable:  # never silent; a delivery error already in the row stays
+        problem = f"escalation: {failed} failed, {unroutable} without a provider"
+        row.error = f"{row.error}; {problem}" if row.error else problem
         row.exit_code = max(row.exit_code, 3)
 
 

@@ -162,3 +162,26 @@ def test_without_the_schedule_an_escalation_owner_is_reached_through_the_schedul
     sent = json.loads(proc.stdout)["escalations"]["deliveries"]
     assert sorted((d["owner"], d["connector"]) for d in sent) == [("lead", "slack"), ("lead", "teams")]
     assert site.told == (2, 1)
+
+
+def test_a_failed_or_unroutable_escalation_makes_its_sweep_row_exit_3() -> None:
+    from cavra_notify.records import EscalationNotice, EscalationRun
+    from cavra_notify.sweep import SweepRow, _count_escalations
+
+    def notice(schedule_id: str) -> EscalationNotice:
+        return EscalationNotice(schedule_id, "occ", f"{schedule_id}:ops:slack", "plan-1", "ops", "slack", at(0),
+                                at(30), 1, "lead", 20, None)
+
+    def sent(schedule_id: str, outcome: str) -> dict[str, Any]:
+        return {"outcome": outcome, "escalation": notice(schedule_id).to_json()}
+
+    run = EscalationRun(at(31), "partial", (notice("a"), notice("b"), notice("c")),
+                        (sent("a", "delivered"), sent("a", "failed"), sent("b", "accepted")), (), (notice("b"),))
+    rows = {sid: SweepRow(f"{sid}.json", sid, "due_soon", None, outcome="delivered") for sid in "abc"}
+    rows["b"].error = "an earlier problem"
+    for sid, row in rows.items():
+        _count_escalations(row, run, sid)
+    assert [(r.escalated, r.exit_code, r.error) for r in rows.values()] == [
+        (1, 3, "escalation: 1 failed, 0 without a provider"),
+        (1, 3, "an earlier problem; escalation: 0 failed, 1 without a provider"),
+        (0, 0, None)]
