@@ -32,6 +32,7 @@ class RawConfig:
     api_token_ref: Any = None
     signing_key_ref: Any = None  # ``evidence_signing_key``: Ed25519 private key (PEM) that signs evidence bundles
     fallback_route: Any = None  # the raw ``fallback_route`` object; validated where it is used
+    api: dict[str, Any] = field(default_factory=dict)  # the whole ``api`` section (actors, OIDC)
 
     @property
     def names(self) -> frozenset[str]:
@@ -76,7 +77,8 @@ def read_config(path: str | os.PathLike[str]) -> RawConfig:
     return config
 
 
-CONFIG_KEYS: dict[str, tuple[str, ...]] = {"connectors": (), "customer_denylist": (), "api": ("token",),
+CONFIG_KEYS: dict[str, tuple[str, ...]] = {"connectors": (), "customer_denylist": (),
+                                           "api": ("token", "actor", "actors", "oidc"),
                                            "evidence_signing_key": (), "fallback_route": ()}
 """The private config's known top-level keys (and, for an object, its known keys); any other is an error."""
 MAX_CONNECTORS = 1_000
@@ -120,8 +122,13 @@ def _shape(document: Any, path: str, where: str) -> RawConfig:
     api = document.get("api", {})
     if not isinstance(api, dict):
         raise ConfigError(f"{where}: $.api: expected an object")
-    return RawConfig(path, connectors, deny, _anchored(api.get("token"), folder),
-                     _anchored(document.get("evidence_signing_key"), folder), document.get("fallback_route"))
+    api = {**api, "token": _anchored(api.get("token"), folder)} if "token" in api else dict(api)
+    if isinstance(api.get("actors"), dict):
+        api["actors"] = {name: {**entry, "token": _anchored(entry.get("token"), folder)}
+                         if isinstance(entry, dict) and "token" in entry else entry
+                         for name, entry in api["actors"].items()}
+    return RawConfig(path, connectors, deny, api.get("token"),
+                     _anchored(document.get("evidence_signing_key"), folder), document.get("fallback_route"), api)
 
 
 PATH_SETTINGS = frozenset({"ca_bundle", "client_cert", "client_key"})  # file paths among the network settings

@@ -13,6 +13,22 @@ class InputError(CavraError):
     """A metadata file is missing, unreadable, not JSON, the wrong schema, or fails the guard."""
 
 
+class AckRefusedError(InputError):
+    """Some acknowledgements of a bulk request were refused (none was recorded); ``refusals`` says why."""
+
+    def __init__(self, message: str, refusals: tuple[dict[str, object], ...]) -> None:
+        super().__init__(message)
+        self.refusals = refusals
+
+
+class AuthError(CavraError):
+    """A bearer token is missing, unknown, expired or does not verify (never naming the token)."""
+
+
+class ForbiddenError(CavraError):
+    """The verified actor may not do this (a missing role, or acting as someone else)."""
+
+
 class SettingsError(CavraError):
     """A flag or ``CAVRA_*`` environment variable has an invalid value."""
 

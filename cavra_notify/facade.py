@@ -1,6 +1,7 @@
 """The typed facade: every operation the CLI, the API and the console offer, in one class.
 
-A face parses its input into the request dataclasses below, calls one :class:`Cavra` method and
+A face parses its input into the request dataclasses (:mod:`.request_types`, re-exported here), calls one
+:class:`Cavra` method and
 renders the record it gets back; it never reaches past this module into the core. Defaults and
 validation of every option live here once, so the faces cannot drift apart (docs/architecture.md).
 
@@ -10,25 +11,25 @@ imported only by the methods that use them, so the read-only commands stay fast.
 
 from __future__ import annotations
 
-import math
 import os
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import settings as _settings
 from .errors import CavraError, ConfigError, InputError, SettingsError, StoreError
+from .request_types import AckRequest, DeliverRequest, DeliveryOptions, HistoryQuery, PlanRequest, SweepRequest
 from .settings import Settings
 from .timeutil import parse_aware, utcnow
 
 if TYPE_CHECKING:
+    from .actors import Identities
     from .checks import ConnectorsCheck, PluginCheck
     from .delivery import Result as Result  # re-exported for the faces' type hints
     from .gate import Evaluation, Readiness
-    from .records import Acknowledgement, EscalationPlan, Plan
+    from .records import Acknowledgement, Actor, EscalationPlan, EscalationRun, HistoryPage, Plan
     from .schedule import ScheduleReport
     from .service import Context
     from .store import EvidenceStore
@@ -58,99 +59,9 @@ def gate_evidence() -> tuple[Any, ...]:
     return EVIDENCE
 
 
-MAX_RETRIES = 10
-MAX_HISTORY_LIMIT = 10_000
-MAX_TIMEOUT_SECONDS = 300.0
-MAX_DEADLINE_SECONDS = 3600.0
-
-
 def parse_time(value: str | None, what: str = "--now") -> datetime | None:
     """An ISO 8601 time with an offset (``None`` stays ``None``); anything else is a clear error."""
     return None if value is None else parse_aware(value, what)
-
-
-@dataclass(frozen=True)
-class PlanRequest:
-    """What to plan: ``providers`` is ``all``, one name or a comma list; the routing policy comes from
-    a file (``routing_policy_path``, CLI) or an in-memory document (``routing_policy``, API body)."""
-
-    providers: str | None = "all"
-    force: bool = False
-    routing_policy_path: str | None = None
-    routing_policy: Any = None
-    now: datetime | None = None
-
-
-@dataclass(frozen=True)
-class DeliveryOptions:
-    """Retries after the first attempt, the per-attempt timeout and the overall deadline (seconds)."""
-
-    retries: int = 2
-    timeout_seconds: float = 10.0
-    deadline_seconds: float = 120.0
-
-    def __post_init__(self) -> None:
-        if isinstance(self.retries, bool) or not 0 <= self.retries <= MAX_RETRIES:
-            raise SettingsError(f"retries: expected a whole number from 0 to {MAX_RETRIES}, got {self.retries}")
-        for name, top in (("timeout_seconds", MAX_TIMEOUT_SECONDS), ("deadline_seconds", MAX_DEADLINE_SECONDS)):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and 0 < value <= top):
-                raise SettingsError(f"{name.replace('_', '-')}: expected a number of seconds above 0 and at most "
-                                    f"{top:g}, got {value}")
-
-
-@dataclass(frozen=True)
-class DeliverRequest(PlanRequest):
-    options: DeliveryOptions = field(default_factory=DeliveryOptions)
-
-
-@dataclass(frozen=True)
-class SweepRequest:
-    """A folder of schedules (each with ``<stem>.history.json`` beside it, or in ``histories``); ``mode``
-    None means ``CAVRA_GO_BACKEND_MODE``, else ``promoted``; ``progress(done, total)`` is told as it goes."""
-
-    schedules: str
-    histories: str | None = None
-    mode: str | None = None
-    due_soon_days: str | None = None
-    max_age_days: str | None = None
-    connector_config: str | None = None
-    routing_policy_path: str | None = None
-    providers: str = "all"
-    force: bool = False
-    options: DeliveryOptions = field(default_factory=DeliveryOptions)
-    now: datetime | None = None
-    progress: Callable[[int, int], None] | None = None
-    metrics_textfile: str | None = None  # Prometheus text for node-exporter, written when the sweep ends
-
-
-@dataclass(frozen=True)
-class AckRequest:
-    schedule_id: str
-    provider: str
-    acknowledged_by: str
-    state: str = "acknowledged"
-    plan_id: str | None = None
-    external_ref: str | None = None
-    notes: str | None = None
-    now: datetime | None = None
-
-
-@dataclass(frozen=True)
-class HistoryQuery:
-    """Filters of the evidence history; ``provider`` matches a plugin or a connector name."""
-
-    schedule_id: str | None = None
-    provider: str | None = None
-    kind: str | None = None
-    outcome: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    limit: int = 100
-
-    def __post_init__(self) -> None:
-        if isinstance(self.limit, bool) or not 1 <= self.limit <= MAX_HISTORY_LIMIT:
-            raise SettingsError(f"--limit: expected a whole number from 1 to {MAX_HISTORY_LIMIT}, got {self.limit}")
 
 
 class Cavra:
@@ -214,6 +125,14 @@ class Cavra:
 
         return api_token(read_config(self.settings.connector_config_path))
 
+    def identities(self) -> Identities:
+        """The API's verified actors (tokens and OIDC) from the private config; empty without one."""
+        from .actors import load_identities
+        from .connectors import read_config
+
+        path = self.settings.connector_config_path
+        return load_identities(read_config(path) if path else None)
+
     def context(self, now: datetime | None = None) -> Context:
         from .service import context
 
@@ -270,23 +189,16 @@ class Cavra:
     def deliver(self, request: DeliverRequest) -> Result:
         """Plan with the notification log's memory, then deliver every ``deliver`` route (SPEC §6)."""
         from . import service
-        from .delivery import Options
 
         ctx = self.context(request.now)
         policy = service.routing_policy(ctx, path=request.routing_policy_path, document=request.routing_policy)
         report = service.schedule_report(ctx, policy)
-        o = request.options
-        options = Options(retries=o.retries, timeout=o.timeout_seconds, deadline=o.deadline_seconds)
         return service.deliver(ctx, report, policy, store=self.store(), providers=request.providers,
-                               force=request.force, options=options, generated_by=self.generated_by)
+                               force=request.force, options=request.options.core(), generated_by=self.generated_by)
 
     def sweep(self, request: SweepRequest) -> SweepResult:
         """Evaluate, plan and deliver every schedule of a folder in one pass (``cavra_notify.sweep``)."""
         from . import sweep
-        from .delivery import Options
-
-        o = request.options
-        options = Options(retries=o.retries, timeout=o.timeout_seconds, deadline=o.deadline_seconds)
         from .metrics import sweep_metrics
 
         metrics = sweep_metrics(request.metrics_textfile)  # a textfile that cannot be written is refused first
@@ -296,17 +208,42 @@ class Cavra:
                 now=request.now or utcnow(), mode=request.mode, due_soon_days=request.due_soon_days,
                 max_age_days=request.max_age_days, connector_config=request.connector_config,
                 routing_policy=request.routing_policy_path, provider=request.providers, force=request.force,
-                options=options), self.store(), progress=request.progress)
+                options=request.options.core()), self.store(), progress=request.progress)
         finally:
             if metrics is not None:
                 metrics.write(self.store())
 
-    def acknowledge(self, request: AckRequest) -> Acknowledgement:
-        from .acks import record_ack
+    def acknowledge(self, request: AckRequest, actor: Actor | None = None) -> Acknowledgement:
+        """Record one acknowledgement; with a verified ``actor`` it is recorded as theirs."""
+        from .acks import record_spec, spec_of
 
-        return record_ack(self.store(), schedule_id=request.schedule_id, provider=request.provider,
-                          acknowledged_by=request.acknowledged_by, state=request.state, plan_id=request.plan_id,
-                          external_ref=request.external_ref, notes=request.notes, now=request.now or utcnow())
+        return record_spec(self.store(), spec_of(request, actor), now=request.now or utcnow())
+
+    def acknowledge_many(self, requests: list[AckRequest], actor: Actor | None = None) -> list[Acknowledgement]:
+        """Record 1..100 acknowledgements in one transaction, all or none (:class:`AckRefusedError`)."""
+        from .acks import record_acks, spec_of
+
+        specs = [spec_of(r, actor) for r in requests]
+        now = next((r.now for r in requests if r.now is not None), None)
+        return record_acks(self.store(), specs, now=now or utcnow())
+
+    @staticmethod
+    def ack_requests(path: str, now: datetime | None = None) -> list[AckRequest]:
+        """The acknowledgements of a bulk file: ``{"acknowledgements": [...]}`` (1..100 entries)."""
+        from .acks import read_bulk
+
+        return [AckRequest(schedule_id=i.schedule_id, provider=i.provider, owner=i.owner, route_key=i.route_key,
+                           acknowledged_by=i.acknowledged_by, state=i.effective_state, plan_id=i.plan_id,
+                           external_ref=i.external_ref, notes=i.notes, now=now) for i in read_bulk(path)]
+
+    def escalate(self, now: datetime | None = None, *, routing_policy_path: str | None = None,
+                 options: DeliveryOptions | None = None) -> EscalationRun:
+        """Deliver every escalation due (breached routes of the open occurrences; see
+        :mod:`cavra_notify.escalate`), through the configured schedule's owner routes when it is one of them."""
+        from .escalate import escalate_configured
+
+        return escalate_configured(self.context(now), self.store(), routing_policy_path=routing_policy_path,
+                                   options=(options or DeliveryOptions()).core(), generated_by=self.generated_by)
 
     def escalation_plan(self, now: datetime | None = None) -> EscalationPlan:
         """Outstanding and breached routes as of ``now``, recorded as evidence."""
@@ -366,26 +303,27 @@ class Cavra:
     def copy_store(source: str, target: str) -> dict[str, Any]:
         """Copy every record and notification-log row into a new, empty store; each schedule's bundle must
         have the same chain hash on both sides (``cavra_notify.store.transfer``)."""
-        from .store import open_store
-        from .store.sql import SQLStore
-        from .store.transfer import copy_store
+        from .store.transfer import copy_between
 
-        origin = open_store(source, read_only=True)
-        try:
-            destination = open_store(target)
-            try:
-                if not (isinstance(origin, SQLStore) and isinstance(destination, SQLStore)):
-                    raise SettingsError("store copy works between the SQLite and PostgreSQL stores only")
-                return copy_store(origin, destination)
-            finally:
-                destination.close()
-        finally:
-            origin.close()
+        return copy_between(source, target)
 
     # --- evidence (read) -------------------------------------------------------------------------
     def history(self, query: HistoryQuery) -> list[dict[str, Any]]:
-        return self.store().history(schedule_id=query.schedule_id, provider=query.provider, kind=query.kind,
-                                    outcome=query.outcome, since=query.since, until=query.until, limit=query.limit)
+        return list(self.history_page(query).items)
+
+    def history_page(self, query: HistoryQuery) -> HistoryPage:
+        """One page of records, newest first, and how many match (``acknowledgement_state`` selects
+        acknowledgements in that state)."""
+        from .acks import history_filter
+        from .records import HistoryPage
+
+        kind, outcome = history_filter(query.kind, query.outcome, query.acknowledgement_state)
+        filters: dict[str, Any] = {"schedule_id": query.schedule_id, "provider": query.provider, "kind": kind,
+                                   "outcome": outcome, "since": query.since, "until": query.until,
+                                   "connector": query.connector}
+        store = self.store()
+        items = store.history(**filters, limit=query.limit, offset=query.offset)
+        return HistoryPage(tuple(items), store.count_history(**filters), query.limit, query.offset)
 
     def record(self, record_id: str) -> dict[str, Any]:
         record = self.store().get_record(record_id)
@@ -425,3 +363,10 @@ class Cavra:
             raise InputError(f"evidence bundle {bundle_path}: not a bundle object")
         problems, proof = verify_with_key(bundle, public_key)
         return bundle, problems, proof
+
+
+def ack_state(state: str | None, alias: str | None) -> str:
+    """``acknowledgement_state``, or its alias ``state``; both given must agree (default ``acknowledged``)."""
+    from .acks import ack_state as resolve
+
+    return resolve(state, alias)

@@ -13,10 +13,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+# The acknowledgement, escalation, history-page and actor records live in their own module (one module
+# would need a scroll bar); they are part of this module's published set.
+from .ackrecords import (
+    ACK_SCHEMA,
+    ESCALATION_SCHEMA,
+    ROLES,
+    Acknowledgement,
+    AckRefusal,
+    Actor,
+    EscalationNotice,
+    EscalationPlan,
+    EscalationRoute,
+    EscalationRun,
+    EscalationSchedule,
+    HistoryPage,
+)
+
 PLAN_SCHEMA: Final = "cavra.go-backend-pilot.rollback-drill-notification-plan.v1"
 EVENT_TYPE: Final = "cavra.go_backend.rollback_drill.notification"
-ACK_SCHEMA: Final = "cavra.go-backend-pilot.rollback-drill-notification-ack.v1"
-ESCALATION_SCHEMA: Final = "cavra.go-backend-pilot.rollback-drill-notification-escalation-plan.v1"
 METADATA_KIND: Final = "release-connector-delivery"
 DELIVERY_SOURCE: Final = "go_backend_rollback_drill_notification"
 Json = dict[str, Any]
@@ -273,85 +288,9 @@ class SkippedRoute:
         return {"route_key": self.route_key, "connector": self.connector, "skipped": self.skipped}
 
 
-@dataclass(frozen=True)
-class Acknowledgement:
-    """``cavra.go-backend-pilot.rollback-drill-notification-ack.v1``."""
-
-    schedule_id: str
-    plan_id: str
-    provider: str
-    acknowledged_by: str
-    state: str
-    external_ref: str | None
-    notes: str | None
-    acknowledged_at: str
-    schema_version: str = ACK_SCHEMA
-
-    def to_json(self) -> Json:
-        return {"schema_version": self.schema_version, "schedule_id": self.schedule_id, "plan_id": self.plan_id,
-                "provider": self.provider, "acknowledged_by": self.acknowledged_by, "state": self.state,
-                "external_ref": self.external_ref, "notes": self.notes, "acknowledged_at": self.acknowledged_at}
-
-
-@dataclass(frozen=True)
-class EscalationRoute:
-    """A delivered route still waiting for a clearing acknowledgement; ``breached`` once late."""
-
-    schedule_id: str
-    plan_id: str | None
-    route_key: str
-    owner: str | None
-    provider: str | None
-    delivered_at: str
-    acknowledgement_minutes: int
-    acknowledge_by: str
-    breached: bool
-    escalate_to: str | None
-
-    def to_json(self) -> Json:
-        return {"schedule_id": self.schedule_id, "plan_id": self.plan_id, "route_key": self.route_key,
-                "owner": self.owner, "provider": self.provider, "delivered_at": self.delivered_at,
-                "acknowledgement_minutes": self.acknowledgement_minutes, "acknowledge_by": self.acknowledge_by,
-                "breached": self.breached, "escalate_to": self.escalate_to}
-
-
-@dataclass(frozen=True)
-class EscalationSchedule:
-    schedule_id: str
-    plan_id: str | None
-    occurrence: str | None
-    alert_level: str
-    outstanding_route_count: int
-    breached_route_count: int
-
-    def to_json(self) -> Json:
-        return {"schedule_id": self.schedule_id, "plan_id": self.plan_id, "occurrence": self.occurrence,
-                "alert_level": self.alert_level, "outstanding_route_count": self.outstanding_route_count,
-                "breached_route_count": self.breached_route_count}
-
-
-@dataclass(frozen=True)
-class EscalationPlan:
-    """``cavra.go-backend-pilot.rollback-drill-notification-escalation-plan.v1``."""
-
-    generated_at: str
-    generated_by: str
-    alert_level: str
-    schedules: tuple[EscalationSchedule, ...]
-    routes: tuple[EscalationRoute, ...]
-    schema_version: str = ESCALATION_SCHEMA
-
-    @property
-    def outstanding_route_count(self) -> int:
-        return len(self.routes)
-
-    @property
-    def breached_route_count(self) -> int:
-        return sum(r.breached for r in self.routes)
-
-    def to_json(self) -> Json:
-        return {"schema_version": self.schema_version, "generated_at": self.generated_at,
-                "generated_by": self.generated_by, "alert_level": self.alert_level,
-                "outstanding_route_count": self.outstanding_route_count,
-                "breached_route_count": self.breached_route_count,
-                "schedules": [s.to_json() for s in self.schedules], "routes": [r.to_json() for r in self.routes]}
+__all__ = [
+    "ACK_SCHEMA", "DELIVERY_SOURCE", "ESCALATION_SCHEMA", "EVENT_TYPE", "METADATA_KIND", "PLAN_COUNTS", "PLAN_SCHEMA",
+    "ROLES", "AckRefusal", "Acknowledgement", "Actor", "Attempt", "DeliveryEvidence", "EscalationNotice",
+    "EscalationPlan", "EscalationRoute", "EscalationRun", "EscalationSchedule", "Event", "HistoryPage", "Json",
+    "Message", "Plan", "Route", "RouteDecision", "SkippedRoute",
+]

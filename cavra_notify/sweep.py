@@ -27,7 +27,8 @@ from .delivery import Dispatcher, Options, Result, delivery_key
 from .errors import CavraError, InputError
 from .models import RoutingPolicy
 from .plugins import Registry, get_registry
-from .records import Plan, Route
+from .records import EscalationRun, Plan, Route
+from .schedule import ScheduleReport
 from .store.protocol import ClaimResult, EvidenceStore, RouteClaim
 from .timeutil import iso
 
@@ -67,13 +68,15 @@ class SweepRow:
     delivered: int = 0
     failed: int = 0
     skipped: int = 0
+    escalated: int = 0  # escalations delivered for the schedule's breached routes (issue 16)
     error: str | None = None
     exit_code: int = 0
 
     def to_json(self) -> dict[str, Any]:
         row: dict[str, Any] = {"schedule": self.schedule, "schedule_id": self.schedule_id, "status": self.status,
                                "next_due_at": self.next_due_at, "outcome": self.outcome,
-                               "delivered": self.delivered, "failed": self.failed, "skipped": self.skipped}
+                               "delivered": self.delivered, "failed": self.failed, "skipped": self.skipped,
+                               "escalated": self.escalated}
         if self.error is not None:
             row["error"] = self.error
         return row
@@ -98,6 +101,7 @@ class _Item:
     row: SweepRow
     ctx: service.Context | None = None
     plan: Plan | None = None
+    report: ScheduleReport | None = None
 
     @property
     def routes(self) -> list[Route]:
@@ -148,8 +152,9 @@ def _prepare(request: SweepRequest, schedule: Path, history: Path | None, config
              policy: RoutingPolicy | None, notified: _NotifiedLog) -> _Item:
     ctx = service.Context(_resolve(request, schedule, history), request.now, config)
     report = service.schedule_report(ctx, policy)
-    schedule_id = report.schedule.schedule_id if report.schedule else None
-    item = _Item(SweepRow(schedule.name, schedule_id, report.status, iso(report.next_due_at)), ctx)
+    summary = report.as_dict()["schedule"]
+    item = _Item(SweepRow(schedule.name, summary["schedule_id"], report.status, summary["next_due_at"]), ctx,
+                 report=report)
     try:
         item.plan = service.notification_plan(ctx, report, policy, providers=request.provider, force=request.force,
                                               last_notified=notified, generated_by="cavra sweep")
@@ -171,7 +176,45 @@ def run_sweep(request: SweepRequest, store: EvidenceStore,
     base = _resolve(request, None, None)  # a bad mode, day count or config path fails the whole sweep at once
     sweep = _Sweep(request, store, service.context(base, request.now), progress)
     asyncio.run(sweep.run(pairs))
+    _escalate(sweep.ctx, sweep.items, sweep.policy, request, store)
     return SweepResult(request.now, sweep.rows, sweep.timings)
+
+
+def _escalate(ctx: service.Context, items: list[_Item], policy: RoutingPolicy | None, request: SweepRequest,
+              store: EvidenceStore) -> None:
+    """One escalation pass for every schedule swept here (``escalate.deliver_escalations``): a breached
+    route's escalation owner is told through the schedule's (or the policy's) owner routes. Each row
+    counts what was delivered for it; a failed or unroutable escalation makes its row exit 3."""
+    from .escalate import deliver_escalations
+    from .routing import effective_policy
+
+    rows = {item.plan.schedule_id: item for item in items if item.plan and item.plan.schedule_id}
+    policies = {sid: effective_policy(item.report.schedule, policy) for sid, item in rows.items()
+                if item.report and item.report.schedule}
+    if not policies:
+        return
+    try:
+        run = deliver_escalations(ctx, store, policies=policies, schedule_ids=sorted(policies),
+                                  options=request.options, generated_by="cavra sweep")
+    except CavraError as exc:
+        for sid in policies:
+            row = rows[sid].row
+            row.error = f"{row.error}; escalation: {exc}" if row.error else f"escalation: {exc}"
+            row.exit_code = max(row.exit_code, exc.exit_code)
+        return
+    for sid in policies:
+        _count_escalations(rows[sid].row, run, sid)
+
+
+def _count_escalations(row: SweepRow, run: EscalationRun, schedule_id: str) -> None:
+    mine = [e for e in run.evidence if e.get("escalation", {}).get("schedule_id") == schedule_id]
+    row.escalated = sum(e.get("outcome") in ("delivered", "accepted") for e in mine)
+    failed = sum(e.get("outcome") == "failed" for e in mine)
+    unroutable = sum(n.schedule_id == schedule_id for n in run.unroutable)
+    if failed or unroutable:  # never silent; a delivery error already in the row stays
+        problem = f"escalation: {failed} failed, {unroutable} without a provider"
+        row.error = f"{row.error}; {problem}" if row.error else problem
+        row.exit_code = max(row.exit_code, 3)
 
 
 class _Sweep:
@@ -185,6 +228,7 @@ class _Sweep:
         self.seen: set[str] = set()
         self.redactor = service.install_log_redaction([])
         self.rows: list[SweepRow] = []
+        self.items: list[_Item] = []  # the schedules this worker planned (it escalates them too)
         self.timings: list[float] = []
         self.registry = get_registry()
         self.writer = _GroupCommit(store, self.registry)
@@ -216,6 +260,7 @@ class _Sweep:
                 self.rows.append(item.row)
                 if item.plan is not None and self._usable(item):
                     items.append(item)
+            self.items.extend(items)
             started = time.perf_counter()
             claims = await asyncio.to_thread(_claim, self.store, items, self.request, self.notified)
             self.timings.append(time.perf_counter() - started)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from cavra_notify.acks import ACK_SCHEMA, AckInput, record_ack
-from cavra_notify.errors import InputError
+from cavra_notify.acks import ACK_SCHEMA, AckInput, AckSpec, record_ack, record_acks
+from cavra_notify.errors import AckRefusedError, InputError, StoreError
+from cavra_notify.escalate import due_notices
 from cavra_notify.escalation import ESCALATION_SCHEMA, build_escalation_plan, compute_escalation
+from cavra_notify.models import OwnerRoute, parse
+from cavra_notify.records import EscalationNotice
+from cavra_notify.routing import EffectivePolicy
 from cavra_notify.store import SQLiteStore, open_store
+from cavra_notify.store.sql import SQLStore
 
 DELIVERED = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -50,10 +54,10 @@ def deliver(store: SQLiteStore, plan: dict[str, Any], rt: dict[str, Any], at: da
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    s = open_store(tmp_path / "evidence.db")
-    assert isinstance(s, SQLiteStore)
-    yield s
+def store(evidence_db: str) -> Iterator[SQLiteStore]:
+    s = open_store(evidence_db)  # on SQLite and on PostgreSQL (both share the SQL store)
+    assert isinstance(s, SQLStore)
+    yield s  # type: ignore[misc]
     s.close()
 
 
@@ -134,7 +138,7 @@ def test_route_suppressed_as_already_notified_in_a_later_plan_stays_outstanding(
                               action="suppress"))
     assert store.latest_plan("sched-a")["plan_id"] == "plan-1b"  # type: ignore[index]
     escalation = compute_escalation(store, now=DELIVERED + timedelta(minutes=45)).to_json()
-    assert {r["plan_id"] for r in escalation["routes"]} == {"plan-1b"}
+    assert {r["plan_id"] for r in escalation["routes"]} == {"plan-1"}, "the plan that delivered the route"
     assert escalation["breached_route_count"] == 1 and escalation["outstanding_route_count"] == 2
 
 
@@ -186,11 +190,15 @@ def test_record_ack_attaches_to_the_latest_plan(store: SQLiteStore, delivered: d
     ack = record_ack(store, schedule_id="sched-a", provider="jira", acknowledged_by="dba-oncall",
                      external_ref="OPS-1234", notes="drill booked for Tuesday",
                      now=datetime.fromisoformat("2025-03-01T11:15:00+01:00")).to_json()
+    assert ack.pop("acknowledgement_id").startswith("ack-")
     assert ack == {"schema_version": ACK_SCHEMA, "schedule_id": "sched-a", "plan_id": "plan-1",
-                   "provider": "jira", "acknowledged_by": "dba-oncall", "state": "acknowledged",
-                   "external_ref": "OPS-1234", "notes": "drill booked for Tuesday",
+                   "occurrence": "occ-1", "provider": "jira", "owner": None, "route_keys": ["sched-a:dba:jira"],
+                   "acknowledged_by": "dba-oncall", "actor_verified": False, "acknowledgement_state": "acknowledged",
+                   "state": "acknowledged", "external_ref": "OPS-1234", "notes": "drill booked for Tuesday",
                    "acknowledged_at": "2025-03-01T10:15:00Z"}
-    assert store.acks("sched-a") == [ack] and store.acks("sched-b") == []
+    [stored] = store.acks("sched-a")
+    assert store.acks("sched-b") == [] and stored["route_keys"] == ["sched-a:dba:jira"]
+    assert store.get_record(stored["acknowledgement_id"])["payload"] == stored  # type: ignore[index]
 
 
 def test_record_ack_without_a_plan(store: SQLiteStore) -> None:
@@ -213,10 +221,17 @@ def test_record_ack_for_a_provider_without_a_delivered_route(store: SQLiteStore)
     store.save_plan(plan)
     deliver(store, plan, routes[0])
     deliver(store, plan, routes[1], outcome="failed")
-    with pytest.raises(InputError, match="provider 'teams' has no delivered route in plan 'plan-1'"):
+    with pytest.raises(InputError, match=r"no delivered route matches \*:teams in occurrence 'occ-1' of schedule "
+                                         r"'sched-a' \(delivered routes: sched-a:ops:slack\)"):
         record_ack(store, schedule_id="sched-a", provider="teams", acknowledged_by="ops", now=DELIVERED)
-    with pytest.raises(InputError, match=r"provider 'jira' has no route in plan 'plan-1' \(providers: slack, teams\)"):
+    with pytest.raises(InputError, match=r"no delivered route matches \*:jira"):
         record_ack(store, schedule_id="sched-a", provider="jira", acknowledged_by="ops", now=DELIVERED)
+    with pytest.raises(InputError, match=r"no delivered route matches dba:slack"):
+        record_ack(store, schedule_id="sched-a", provider="slack", owner="dba", acknowledged_by="ops", now=DELIVERED)
+    with pytest.raises(InputError, match="give the provider"):
+        record_ack(store, schedule_id="sched-a", owner="ops", acknowledged_by="ops", now=DELIVERED)
+    with pytest.raises(InputError, match="names a route"):
+        record_ack(store, schedule_id="sched-a", acknowledged_by="ops", now=DELIVERED)
     assert store.acks() == []
 
 
@@ -254,3 +269,118 @@ def test_acknowledgement_model_is_strict() -> None:
     with pytest.raises(ValidationError, match="long token-like"):
         AckInput.model_validate({**base, "notes": "key " + "a1" * 25})
     assert AckInput.model_validate({**base, "external_ref": "go-rollback-drill://drills/42"}).external_ref
+
+
+# --- routes named by an acknowledgement (issue 16) ----------------------------------------------
+
+
+@pytest.fixture
+def two_owners(store: SQLiteStore) -> dict[str, Any]:
+    """ops and dba both reached through slack, ops also through jira."""
+    routes = [route("ops", "slack", 30, "ops-lead"), route("dba", "slack", 30, "dba-lead"), route("ops", "jira", 30)]
+    plan = make_plan("sched-a", "plan-1", "occ-1", routes)
+    store.save_plan(plan)
+    for rt in routes:
+        deliver(store, plan, rt)
+    return plan
+
+
+def test_acknowledging_one_owner_leaves_the_other_outstanding(store: SQLiteStore, two_owners: dict[str, Any]) -> None:
+    ack = record_ack(store, schedule_id="sched-a", provider="slack", owner="ops", acknowledged_by="ops",
+                     now=DELIVERED + timedelta(minutes=1))
+    assert (ack.owner, ack.route_keys) == ("ops", ("sched-a:ops:slack",))
+    assert set(outstanding(store, DELIVERED + timedelta(minutes=2))) == {"sched-a:dba:slack", "sched-a:ops:jira"}
+    by_key = record_ack(store, schedule_id="sched-a", route_key="sched-a:ops:jira", acknowledged_by="ops",
+                        now=DELIVERED + timedelta(minutes=3))
+    assert (by_key.owner, by_key.provider) == ("ops", "jira")
+    assert set(outstanding(store, DELIVERED + timedelta(minutes=4))) == {"sched-a:dba:slack"}
+
+
+def test_a_provider_alone_covers_every_owner_it_reached(store: SQLiteStore, two_owners: dict[str, Any]) -> None:
+    ack = record_ack(store, schedule_id="sched-a", provider="slack", acknowledged_by="lead",
+                     now=DELIVERED + timedelta(minutes=1))
+    assert ack.owner is None and ack.route_keys == ("sched-a:dba:slack", "sched-a:ops:slack")
+    assert set(outstanding(store, DELIVERED + timedelta(minutes=2))) == {"sched-a:ops:jira"}
+
+
+def test_a_later_narrower_plan_hides_no_delivered_route(store: SQLiteStore, two_owners: dict[str, Any]) -> None:
+    """The defect of issue 16: a forced single-provider rerun made the other provider's routes vanish."""
+    jira_only = make_plan("sched-a", "plan-2", "occ-1", [route("ops", "jira", 30)],
+                          generated_at=DELIVERED + timedelta(minutes=10))
+    store.save_plan(jira_only)
+    deliver(store, jira_only, route("ops", "jira", 30), at=DELIVERED + timedelta(minutes=10))
+    routes = outstanding(store, DELIVERED + timedelta(minutes=11))
+    assert set(routes) == {"sched-a:ops:slack", "sched-a:dba:slack", "sched-a:ops:jira"}
+    assert routes["sched-a:ops:slack"]["plan_id"] == "plan-1" and routes["sched-a:ops:jira"]["plan_id"] == "plan-2"
+    assert routes["sched-a:dba:slack"]["acknowledgement_minutes"] == 30, "frozen in the plan that delivered it"
+    ack = record_ack(store, schedule_id="sched-a", provider="slack", acknowledged_by="ops",
+                     now=DELIVERED + timedelta(minutes=12))
+    assert ack.plan_id == "plan-2" and len(ack.route_keys) == 2
+
+
+def test_an_older_provider_wide_ack_still_clears(store: SQLiteStore, two_owners: dict[str, Any]) -> None:
+    store.save_ack({"schema_version": ACK_SCHEMA, "schedule_id": "sched-a", "plan_id": "plan-1", "provider": "slack",
+                    "acknowledged_by": "ops", "state": "acknowledged", "external_ref": None, "notes": None,
+                    "acknowledged_at": (DELIVERED + timedelta(minutes=1)).isoformat()})
+    assert set(outstanding(store, DELIVERED + timedelta(minutes=2))) == {"sched-a:ops:jira"}
+
+
+def test_bulk_is_all_or_nothing_with_a_reason_per_refusal(store: SQLiteStore, two_owners: dict[str, Any]) -> None:
+    good = AckSpec("sched-a", "ops", provider="slack", owner="ops")
+    specs = [good, AckSpec("sched-a", "ops", provider="teams"), AckSpec("sched-z", "ops", provider="slack"),
+             AckSpec("sched-a", "dba", route_key="sched-a:dba:slack")]
+    with pytest.raises(AckRefusedError, match="2 of 4 acknowledgements refused; none was recorded") as info:
+        record_acks(store, specs, now=DELIVERED + timedelta(minutes=1))
+    assert [(r["index"], r["route"]) for r in info.value.refusals] == [(1, "*:teams"), (2, "*:slack")]
+    assert "no delivered route matches" in str(info.value.refusals[0]["reason"])
+    assert "no recorded notification plan" in str(info.value.refusals[1]["reason"])
+    assert store.acks() == []
+    recorded = record_acks(store, [good, specs[3]], now=DELIVERED + timedelta(minutes=1))
+    assert [a.route_keys for a in recorded] == [("sched-a:ops:slack",), ("sched-a:dba:slack",)]
+    assert len({a.acknowledgement_id for a in recorded}) == 2 and len(store.acks()) == 2
+    for count in (0, 101):
+        with pytest.raises(InputError, match=f"1 to 100 routes, got {count}"):
+            record_acks(store, [good] * count, now=DELIVERED)
+
+
+def test_bulk_rolls_back_when_the_store_fails_midway(store: SQLiteStore, two_owners: dict[str, Any]) -> None:
+    ack = record_ack(store, schedule_id="sched-a", provider="slack", acknowledged_by="ops", now=DELIVERED)
+    changed = {**ack.to_json(), "notes": "a different record under the same id"}
+    fresh = {**ack.to_json(), "acknowledgement_id": "ack-fresh"}
+    with pytest.raises(StoreError, match="already recorded with different content"):
+        store.save_acks([fresh, changed])
+    assert [a["acknowledgement_id"] for a in store.acks()] == [ack.acknowledgement_id]
+
+
+# --- which escalations are due -----------------------------------------------------------------
+
+
+def _escalated(store: SQLiteStore, notice: EscalationNotice, at: datetime) -> None:
+    store.record_escalations([{"evidence_id": f"ev-esc-{notice.level}-{at.timestamp()}", "schedule_id": "sched-a",
+                               "occurrence": notice.occurrence, "route_key": f"esc-{notice.level}",
+                               "connector": "teams", "outcome": "delivered", "completed_at": at.isoformat(),
+                               "escalation": notice.to_json()}])
+
+
+def test_escalations_are_due_once_per_breach_level_by_level(store: SQLiteStore, delivered: dict[str, Any]) -> None:
+    assert due_notices(store, now=DELIVERED + timedelta(minutes=29)) == []
+    breach = DELIVERED + timedelta(minutes=30)
+    [due] = due_notices(store, now=breach)  # dba's route escalates to dba itself: nobody new to tell
+    assert (due.notice.breached_route_key, due.notice.escalation_owner, due.notice.level) == (
+        "sched-a:ops:slack", "ops-lead", 1)
+    assert due.providers == () and due.notice.next_escalation_owner is None, "ops-lead has no owner route"
+    lead = parse({"providers": ["teams"], "acknowledgement_minutes": 10, "escalation_owner": "vp"}, "route",
+                 OwnerRoute)
+    policy = EffectivePolicy(owner_routes={"ops-lead": lead})
+    [due] = due_notices(store, now=breach, policies={"sched-a": policy})
+    assert due.providers == ("teams",) and due.notice.next_escalation_owner == "vp"
+    _escalated(store, due.notice, breach)
+    assert due_notices(store, now=breach + timedelta(minutes=9), policies={"sched-a": policy}) == []
+    [second] = due_notices(store, now=breach + timedelta(minutes=10), policies={"sched-a": policy})
+    assert (second.notice.level, second.notice.escalation_owner, second.providers) == (2, "vp", ()), "unroutable"
+    _escalated(store, second.notice, breach + timedelta(minutes=10))
+    assert due_notices(store, now=breach + timedelta(days=1), policies={"sched-a": policy}) == []
+    renotified = DELIVERED + timedelta(hours=24)  # a new delivery of the route: a new breach, escalated anew
+    deliver(store, delivered, delivered["route_decisions"][0]["route"], at=renotified)
+    [fresh] = due_notices(store, now=renotified + timedelta(minutes=30), policies={"sched-a": policy})
+    assert fresh.notice.level == 1 and fresh.notice.breached_delivered_at == "2025-03-02T09:00:00Z"

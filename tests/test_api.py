@@ -158,20 +158,21 @@ def test_platform_owner_routes_stale_drill_notifications(dep: Deployment, api: T
     again = api.post(f"{N}/deliver", json={"now": NOW_ISO}, headers=dep.auth).json()
     assert again["outcome"] == "nothing_to_deliver" and len(main_rx.events) == 2 and len(audit_rx.events) == 1
 
-    deliveries = api.get(N, params={"kind": "delivery"}).json()
+    deliveries = api.get(N, params={"kind": "delivery"}).json()["items"]
     assert len(deliveries) == 3 and {r["outcome"] for r in deliveries} == {"delivered"}
-    assert len(api.get(N, params={"provider": "webhook", "kind": "delivery"}).json()) == 3
-    assert len(api.get(N, params={"schedule_id": SCHEDULE_ID, "kind": "plan"}).json()) >= 1
+    assert api.get(N, params={"provider": "webhook", "kind": "delivery"}).json()["total"] == 3
+    assert api.get(N, params={"schedule_id": SCHEDULE_ID, "kind": "plan"}).json()["total"] >= 1
 
     board = api.get(f"{N}/dashboard").json()
     assert board["deliveries"]["total"] == 3 and board["outstanding_route_count"] == 3
 
     ack = api.post(f"{N}/{SCHEDULE_ID}/acknowledgements", headers=dep.auth,
-                   json={"provider": "webhook", "acknowledged_by": "release-governance",
+                   json={"provider": "webhook",
                          "external_ref": "go-rollback-drill://production-pilot/ack-1",
                          "now": (NOW + timedelta(minutes=5)).isoformat()})
     assert ack.status_code == 201, ack.text
     assert ack.json()["state"] == "acknowledged" and ack.json()["plan_id"] == again["plan_id"]
+    assert (ack.json()["acknowledged_by"], ack.json()["actor_verified"]) == ("api", True), "the token's actor"
 
     later = (NOW + timedelta(minutes=45)).isoformat()
     escalation = api.post(f"{N}/escalation-plan", json={"now": later}, headers=dep.auth).json()
@@ -181,7 +182,7 @@ def test_platform_owner_routes_stale_drill_notifications(dep: Deployment, api: T
 
     board = api.get(f"{N}/dashboard").json()
     assert board["acknowledgements"]["total"] == 1 and board["outstanding_route_count"] == 1
-    assert len(api.get(N, params={"kind": "escalation_plan"}).json()) == 1
+    assert api.get(N, params={"kind": "escalation_plan"}).json()["total"] == 1
     assert_no_secret_leak(dep.secrets, *dep.responses, *caplog.records)
 
 
@@ -253,14 +254,14 @@ def test_deliver_without_connector_config_is_409(dep: Deployment) -> None:
 
 def test_ack_errors_are_clear(dep: Deployment, api: TestClient) -> None:
     none = api.post(f"{N}/no-such-schedule/acknowledgements", headers=dep.auth,
-                    json={"provider": "webhook", "acknowledged_by": "ops"})
+                    json={"provider": "webhook"})
     assert none.status_code == 400 and "no recorded notification plan" in none.json()["error"]
     bad_state = api.post(f"{N}/{SCHEDULE_ID}/acknowledgements", headers=dep.auth,
-                         json={"provider": "webhook", "acknowledged_by": "ops", "state": "ignored"})
+                         json={"provider": "webhook", "state": "ignored"})
     assert bad_state.status_code == 422 and bad_state.json()["detail"][0]["loc"] == ["body", "state"]
     api.post(f"{N}/deliver", json={"now": NOW_ISO}, headers=dep.auth)
     unsafe = api.post(f"{N}/{SCHEDULE_ID}/acknowledgements", headers=dep.auth,
-                      json={"provider": "webhook", "acknowledged_by": "ops", "notes": "see https://10.1.2.3/t"})
+                      json={"provider": "webhook", "notes": "see https://10.1.2.3/t"})
     assert unsafe.status_code == 400 and "must not contain" in unsafe.json()["error"]
 
 
@@ -269,7 +270,9 @@ def test_history_filters_are_validated(api: TestClient) -> None:
     assert api.get(N, params={"limit": 0}).status_code == 422
     naive = api.get(N, params={"since": "2026-11-27T09:00:00"})
     assert naive.status_code == 422 and "timezone" in naive.json()["error"]
-    assert api.get(N, params={"since": NOW_ISO, "limit": 5}).json() == []
+    assert api.get(N, params={"since": NOW_ISO, "limit": 5}).json() == {"items": [], "total": 0, "limit": 5,
+                                                                        "offset": 0}
+    assert api.get(N, params={"offset": -1}).status_code == 422
 
 
 def test_readiness_passes_ready_and_not_requested(dep: Deployment) -> None:

@@ -57,6 +57,7 @@ class Site:
         self.tmp, self.receiver = tmp, receiver
         self.now = (now or datetime.now(UTC)).replace(microsecond=0)
         self.token, self.signing, self.url_secret = canary("api-"), canary("sig-"), canary("")
+        self.governance, self.mallory = canary("gov-"), canary("xss-")  # two named actors' tokens
         self.db = str(tmp / "evidence.db")
         self.env: dict[str, str] = {"CAVRA_GO_BACKEND_MODE": "disabled"}
         self.drills = [self.now - timedelta(days=d) for d in (70, 40, 34)]
@@ -64,7 +65,7 @@ class Site:
 
     @property
     def secrets(self) -> list[str]:
-        return [self.token, self.signing, self.url_secret]
+        return [self.token, self.signing, self.url_secret, self.governance, self.mallory]
 
     def write(self, name: str, document: Any) -> str:
         path = self.tmp / name
@@ -95,7 +96,9 @@ class Site:
             "webhook": {"provider": "webhook", "url": f"{url}?sig={self.url_secret}", "signing_secret": self.signing},
             "webhook-audit": {"provider": "webhook", "url": url, "signing_secret": self.signing},
             "webhook-ops": {"provider": "webhook", "url": url, "signing_secret": self.signing}},
-            "api": {"token": self.token}}
+            "api": {"token": self.token, "actors": {
+                "release-governance": {"token": self.governance, "roles": ["read", "acknowledge"]},
+                XSS: {"token": self.mallory, "roles": ["acknowledge"]}}}}
         self.receiver.signing_secret = self.signing
         self.env = {"CAVRA_GO_BACKEND_MODE": "promoted",
                     "CAVRA_GO_ROLLBACK_DRILL_SCHEDULE": self.write("schedule.json", schedule),
@@ -320,18 +323,22 @@ def test_console_end_to_end_in_chromium(browser: Any, receiver: Any, tmp_path: P
         ops = main.locator('[data-testid="ack-button"][data-provider="webhook-ops"]')
         ops.click()
         assert "Enter the API token" in page.get_by_test_id("message").inner_text()
-        page.get_by_test_id("ack-by").fill("release-governance")
-        page.get_by_test_id("ack-token").fill(site.token[:-1] + "x")
+        page.get_by_test_id("ack-token").fill(site.governance[:-1] + "x")
         ops.click()
         page.get_by_text("Acknowledgement refused (401): invalid bearer token").wait_for()
+        assert page.get_by_test_id("actor").inner_text() == "Token not accepted: no valid bearer token " \
+            "(Authorization: Bearer <token>)"
         assert count.inner_text() == "3"
-        page.get_by_test_id("ack-token").fill(site.token)
+        page.get_by_test_id("ack-token").fill(site.governance)
+        page.get_by_test_id("use-token").click()
+        expect(page.get_by_test_id("actor")).to_have_text("Acting as release-governance (acknowledge, read)")
         ops.click()
-        page.get_by_text(f"Acknowledged webhook-ops for {MAIN_ID} as release-governance.").wait_for()
+        done = f"Acknowledged platform-oncall via webhook-ops for {MAIN_ID} as release-governance."
+        page.get_by_text(done).wait_for()
         expect(count).to_have_text("2")
         assert page.get_by_test_id("total-outstanding").inner_text() == "3 outstanding"
         assert main.get_by_test_id("ack").first.locator("td").all_inner_texts()[1:4] == [
-            "webhook-ops", "release-governance", "acknowledged"]
+            "platform-oncall via webhook-ops", "release-governance", "acknowledged"]
 
         shot = tmp_path / "console.png"
         page.screenshot(path=str(shot), full_page=True)
@@ -340,11 +347,28 @@ def test_console_end_to_end_in_chromium(browser: Any, receiver: Any, tmp_path: P
         if docs_shot:
             page.screenshot(path=docs_shot, full_page=True)
 
-        page.get_by_test_id("ack-by").fill(XSS)
-        main.locator('[data-testid="ack-button"][data-provider="webhook"]').first.click()
-        expect(count).to_have_text("0")
+        page.get_by_test_id("ack-token").fill(site.mallory)  # an actor whose configured name is markup
+        page.get_by_test_id("use-token").click()
+        expect(page.get_by_test_id("actor")).to_have_text(f"Acting as {XSS} (acknowledge)")
+        webhook = main.locator('[data-testid="ack-button"][data-provider="webhook"]')
+        webhook.first.click()
+        expect(count).to_have_text("1")
         assert main.get_by_test_id("ack").first.locator("td").nth(2).inner_text() == XSS
+        webhook.first.click()
+        expect(count).to_have_text("0")
         assert page.locator("main img").count() == 0 and page.title() != "1"
+
+        total = httpx.get(f"{server.url}{N}", params={"limit": 1}).json()["total"]
+        assert total > 5
+        page.get_by_test_id("history-size").select_option("5")
+        expect(page.get_by_test_id("history-range")).to_have_text(f"1–5 of {total}")
+        newest = page.get_by_test_id("history-row").all_inner_texts()
+        page.get_by_test_id("history-next").click()
+        expect(page.get_by_test_id("history-range")).to_have_text(f"6–{min(10, total)} of {total}")
+        assert page.get_by_test_id("history-row").all_inner_texts() != newest
+        page.get_by_test_id("history-kind").select_option("ack")
+        expect(page.get_by_test_id("history-range")).to_have_text("1–3 of 3")
+        assert "release-governance" in page.get_by_test_id("history-row").last.inner_text()
 
         html = page.content()
         assert site.token not in html

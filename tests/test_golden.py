@@ -56,7 +56,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "webhook": {"provider": "webhook", "url": f"{rx.url}/hooks/cavra",
                         "signing_secret": "golden-signing-secret-0000"},
             "jira": {"provider": "webhook", "url": f"{rx.url}/hooks/jira"}},
-            "api": {"token": "golden-api-token-0123456789abcdef"}}))
+            "api": {"token": "golden-api-token-0123456789abcdef", "actor": "bob"}}))
         env = {"CAVRA_GO_BACKEND_MODE": "promoted", "CAVRA_GO_ROLLBACK_DRILL_HISTORY": str(EX / "history.json"),
                "CAVRA_GO_ROLLBACK_DRILL_SCHEDULE": str(EX / "schedule.json"),
                "CAVRA_CONNECTOR_CONFIG": str(config), "CAVRA_EVIDENCE_DB": str(tmp / "evidence.db")}

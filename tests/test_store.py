@@ -480,6 +480,101 @@ def test_migration_2_fills_the_connector_of_existing_deliveries(tmp_path: Path) 
         assert store.last_deliveries("sched-a", "occ-1") == {"sched-a:ops:jira": T0}  # and migration 4
 
 
+def version_2_sqlite_store(path: Path) -> None:
+    """A genuine version-2 store (migrations 1 and 2 only): two deliveries and an escalation plan naming
+    sched-a through ``record_schedules``."""
+    from cavra_notify.store import codec, schema
+    from cavra_notify.store.sql import INSERT_RECORD
+
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA foreign_keys = ON")
+    raw.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for version, statements in schema.MIGRATIONS[:2]:
+        for statement in statements:
+            raw.execute(statement)
+        raw.execute("INSERT INTO schema_version VALUES (?, '2025-01-01T00:00:00Z')", (version,))
+    for n in range(2):
+        row = codec.evidence_row(evidence("sched-a", n, T0 + timedelta(minutes=n)))
+        raw.execute(INSERT_RECORD, codec.row_values(row))
+    row, schedules = codec.escalation_row({"schema_version": "esc", "generated_at": "2025-03-01T09:30:00Z",
+                                           "alert_level": "warning", "schedules": [{"schedule_id": "sched-a"}],
+                                           "routes": []})
+    seq = raw.execute(INSERT_RECORD, codec.row_values(row)).lastrowid
+    raw.executemany("INSERT INTO record_schedules VALUES (?, ?)", [(sid, seq) for sid in schedules])
+    raw.commit()
+    raw.close()
+
+
+def escalation_evidence(n: int, at: datetime) -> dict[str, Any]:
+    return {**evidence("sched-a", n, at), "evidence_id": f"esc-{n}", "metadata_kind": "release-connector-escalation"}
+
+
+def test_migrations_3_to_5_bring_a_version_2_store_up_to_date(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    version_2_sqlite_store(path)
+    raw = sqlite3.connect(path)
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):  # version 2 knows no escalation kind
+        raw.execute("INSERT INTO records (kind, id, recorded_at, payload) VALUES ('escalation', 'x', 'now', '{}')")
+    raw.close()
+    with open_store(path) as store:
+        # 3: the maintained counts, backfilled; 4: the rebuilt table's copied rows are not counted again
+        assert store.counts()["deliveries"] == {"total": 2, "by_outcome": {"delivered": 2}}
+        assert [r["kind"] for r in store.history(schedule_id="sched-a")] == ["escalation_plan", "delivery", "delivery"]
+        store.record_escalations([escalation_evidence(1, T0 + timedelta(hours=1))])  # 4: the escalation kind
+        store.save_evidence(evidence("sched-a", 9, T0 + timedelta(hours=2)))
+        assert store.counts()["deliveries"]["total"] == 3  # 4 recreated the counting trigger
+        assert store.count_history(kind="escalation") == 1
+        assert [r["kind"] for r in store.history(schedule_id="sched-a", limit=2)] == ["delivery", "escalation"]
+    raw = sqlite3.connect(path)
+    versions = [v for (v,) in raw.execute("SELECT version FROM schema_version ORDER BY version")]
+    assert versions == [1, 2, 3, 4, 5] and SCHEMA_VERSION == 5
+    indexes = {n for (n,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records'"
+                                          " AND name LIKE 'idx_%'")}
+    assert {"idx_records_route", "idx_records_connector", "idx_records_schedule"} <= indexes
+    assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
+    raw.close()
+
+
+def test_delivered_routes_are_each_routes_latest_success(store: SQLiteStore) -> None:
+    store.save_evidence(evidence("sched-a", 1, T0))  # slack, by plan-sched-a
+    store.save_evidence({**evidence("sched-a", 2, T0 + timedelta(minutes=10)), "plan_id": "plan-b"})
+    store.save_evidence({**evidence("sched-a", 3, T0 + timedelta(minutes=20), outcome="failed"), "plan_id": "plan-c"})
+    store.save_evidence(evidence("sched-a", 4, T0 + timedelta(minutes=5), provider="jira"))
+    store.save_evidence(evidence("sched-a", 5, T0 + timedelta(minutes=30), provider="jira", occurrence="occ-2"))
+    store.record_escalations([escalation_evidence(6, T0 + timedelta(minutes=40))])  # not a delivery
+    assert store.delivered_routes("sched-a", "occ-1") == [
+        ("sched-a:ops:jira", "plan-sched-a", T0 + timedelta(minutes=5)),
+        ("sched-a:ops:slack", "plan-b", T0 + timedelta(minutes=10))]
+    assert store.delivered_routes("sched-b", "occ-1") == []
+    [escalation] = store.escalations("sched-a", "occ-1")
+    assert escalation["evidence_id"] == "esc-6" and store.escalations("sched-a", "occ-2") == []
+
+
+def test_history_pages_and_counts(filled: SQLiteStore) -> None:
+    assert filled.count_history() == len(filled.history(limit=1000)) == 16
+    assert filled.count_history(kind="delivery") == 12
+    everything = [r["id"] for r in filled.history(kind="delivery")]
+    pages = [[r["id"] for r in filled.history(kind="delivery", limit=5, offset=o)] for o in (0, 5, 10, 15)]
+    assert [len(p) for p in pages] == [5, 5, 2, 0] and sum(pages, []) == everything
+    assert filled.count_history(connector="jira-main") == len(filled.history(connector="jira-main")) == 3
+    assert filled.count_history(schedule_id="sched-a", connector="slack-main") == 3
+    assert filled.history(provider="jira", connector="slack-main") == []
+    with pytest.raises(InputError, match="offset"):
+        filled.history(offset=-1)
+
+
+def test_bulk_acknowledgements_are_all_or_nothing(store: SQLiteStore) -> None:
+    ack = {"schema_version": "cavra.go-backend-pilot.rollback-drill-notification-ack.v1", "schedule_id": "sched-a",
+           "plan_id": "plan-sched-a", "provider": "slack", "acknowledged_by": "ops", "state": "acknowledged",
+           "acknowledged_at": "2025-03-01T10:10:00Z"}
+    assert store.save_acks([{**ack, "acknowledgement_id": "ack-1"}, {**ack, "acknowledgement_id": "ack-2"}]) == [
+        "ack-1", "ack-2"]
+    with pytest.raises(StoreError, match="different content"):  # ack-2 again, changed: ack-3 is not kept either
+        store.save_acks([{**ack, "acknowledgement_id": "ack-3"},
+                         {**ack, "acknowledgement_id": "ack-2", "state": "resolved"}])
+    assert [a["acknowledgement_id"] for a in store.acks("sched-a")] == ["ack-1", "ack-2"]
+
+
 def test_history_rejects_bad_filters(filled: SQLiteStore) -> None:
     with pytest.raises(InputError, match="unknown evidence kind 'deliveries'"):
         filled.history(kind="deliveries")
@@ -505,7 +600,8 @@ def test_dashboard_counts(filled: SQLiteStore) -> None:
     assert board["failures"] == {"total": 2, "by_class": {"rate_limited": 2}}
     assert board["acknowledgements"] == {"total": 1, "by_state": {"acknowledged": 1}}
     assert board["schedules"] == 2 and board["plans"] == 2
-    assert board["outstanding_route_count"] == 1 and board["breached_route_count"] == 1
+    # sched-a's jira route is delivered though its plan has no such route: it is outstanding too (issue 16)
+    assert board["outstanding_route_count"] == 2 and board["breached_route_count"] == 2
     assert board["alert_level"] == "critical"
 
 

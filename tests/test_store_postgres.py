@@ -96,7 +96,7 @@ def test_copy_from_sqlite_keeps_every_record_and_bundle(pg_server: PgServer, tmp
         counts = source.counts()
     url = pg_server.url(_schema())
     assert main(["store", "migrate", "--evidence-db", url]) == 0
-    assert "schema version 4" in capsys.readouterr().out
+    assert "schema version 5" in capsys.readouterr().out
     assert main(["store", "copy", "--from", f"sqlite:{db}", "--to", url, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["copied"]["records"] == 4 and result["schedules_verified"] == 2
@@ -109,3 +109,35 @@ def test_copy_from_sqlite_keeps_every_record_and_bundle(pg_server: PgServer, tmp
         assert target.export("sched-a")["records"][-1]["seq"] > before["sched-a"]["records"][-1]["seq"]
     assert main(["store", "copy", "--from", f"sqlite:{db}", "--to", url]) == 5
     assert "is not empty" in capsys.readouterr().err
+
+
+def test_migrations_3_to_5_bring_a_version_2_database_up_to_date(pg_server: PgServer) -> None:
+    import psycopg
+
+    from cavra_notify.store import codec, pg_schema
+    from cavra_notify.store.sql import INSERT_RECORD
+
+    url = pg_server.url(_schema())
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction(), conn.cursor() as cur:
+        cur.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+        for version, statements in pg_schema.MIGRATIONS[:2]:
+            for statement in statements:
+                cur.execute(statement)
+            cur.execute("INSERT INTO schema_version VALUES (%s, '2025-01-01T00:00:00Z')", (version,))
+        for n in range(2):
+            row = codec.evidence_row(evidence("sched-a", n, T0 + timedelta(minutes=n)))
+            cur.execute(INSERT_RECORD.replace("?", "%s"), codec.row_values(row))
+    with psycopg.connect(url, autocommit=True) as conn, pytest.raises(psycopg.errors.CheckViolation):
+        conn.execute("INSERT INTO records (kind, id, recorded_at, payload) VALUES ('escalation', 'x', 'now', '{}')")
+    with open_store(url) as store:  # type: ignore[attr-defined]
+        assert store.counts()["deliveries"] == {"total": 2, "by_outcome": {"delivered": 2}}  # 3 backfills
+        store.record_escalations([{**evidence("sched-a", 5, T0 + timedelta(hours=1)), "evidence_id": "esc-5"}])
+        assert store.count_history(kind="escalation") == 1  # 4 allows the escalation kind
+        store.save_evidence(evidence("sched-a", 9, T0 + timedelta(hours=2)))
+        assert store.counts()["deliveries"]["total"] == 3
+    with psycopg.connect(url, autocommit=True) as conn:
+        versions = [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY version")]
+        assert versions == [1, 2, 3, 4, 5]
+        [check] = conn.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname ="
+                               " 'records_kind_check' AND conrelid = 'records'::regclass").fetchall()
+        assert "'escalation'" in check[0]

@@ -13,13 +13,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
-from ..errors import CavraError, ConfigError, StoreError, UnroutableError
+from ..errors import CavraError, ConfigError, ForbiddenError, StoreError, UnroutableError
 from ..facade import Cavra
 from ..redact import process_redactor
 from .security import Auth, RequestGuard
 
 STATUS_OF_ERROR: tuple[tuple[type[CavraError], int], ...] = (
-    (StoreError, 503), (ConfigError, 409), (UnroutableError, 409))
+    (StoreError, 503), (ConfigError, 409), (UnroutableError, 409), (ForbiddenError, 403))
 
 
 class ApiState:
@@ -31,6 +31,7 @@ class ApiState:
                                       generated_by="cavra api")
         self.settings = self.cavra.settings
         self.token = token
+        self.identities_configured = False
 
     def close(self) -> None:
         self.cavra.close()
@@ -76,6 +77,8 @@ def create_app(settings_env: Mapping[str, str] | None = None, evidence_db: str |
     env = dict(os.environ if settings_env is None else settings_env)
     state = ApiState(env, evidence_db, None)
     state.token = state.cavra.api_token()
+    identities = state.cavra.identities()
+    state.identities_configured = identities.configured
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -95,5 +98,6 @@ def create_app(settings_env: Mapping[str, str] | None = None, evidence_db: str |
     app.include_router(router)
     app.include_router(console_router)
     install_metrics(app)  # GET /metrics
-    app.add_middleware(RequestGuard, auth=Auth(state.token, allow_unauthenticated_loopback))  # type: ignore[arg-type]
+    auth = Auth(identities.resolve, identities.configured, allow_unauthenticated_loopback)
+    app.add_middleware(RequestGuard, auth=auth)  # type: ignore[arg-type]
     return app

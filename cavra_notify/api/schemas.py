@@ -38,18 +38,45 @@ class DeliverRequest(PlanRequest):
     timeout_seconds: float = Field(default=10.0, ge=0.5, le=60, description="per-attempt timeout in seconds")
 
 
-class AckRequest(_Body):
-    provider: str = Name
-    acknowledged_by: str = Name
-    state: Literal["acknowledged", "dismissed", "escalated", "resolved"] = "acknowledged"
+AckState = Literal["acknowledged", "dismissed", "escalated", "resolved"]
+
+
+class _AckFields(_Body):
+    route_key: str | None = Field(default=None, min_length=1, max_length=500,
+                                  description="the route <schedule>:<owner>:<provider>")
+    provider: str | None = Field(default=None, min_length=1, max_length=100,
+                                 description="the route's provider; without owner or route_key: every owner it reached")
+    owner: str | None = Field(default=None, min_length=1, max_length=200, description="the route's owner")
+    acknowledged_by: str | None = Field(default=None, min_length=1, max_length=200,
+                                        description="must be the verified actor when given")
+    acknowledgement_state: AckState | None = Field(default=None, description="default acknowledged")
+    state: AckState | None = Field(default=None, description="alias of acknowledgement_state")
     plan_id: str | None = Field(default=None, min_length=1, max_length=200)
     external_ref: str | None = Field(default=None, min_length=1, max_length=200)
     notes: str | None = Field(default=None, max_length=2000)
+
+
+class AckRequest(_AckFields):
+    now: Instant | None = None
+
+
+class BulkAck(_AckFields):
+    schedule_id: str = Name
+
+
+class BulkAckRequest(_Body):
+    acknowledgements: list[BulkAck] = Field(min_length=1, max_length=100)
     now: Instant | None = None
 
 
 class NowRequest(_Body):
     now: Instant | None = None
+
+
+class EscalateRequest(_Body):
+    now: Instant | None = Field(default=None, description="escalate as of this time instead of the clock")
+    retries: int = Field(default=2, ge=0, le=5, description="retries after the first attempt")
+    timeout_seconds: float = Field(default=10.0, ge=0.5, le=60, description="per-attempt timeout in seconds")
 
 
 class EvaluateRequest(_Body):

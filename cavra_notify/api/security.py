@@ -1,18 +1,22 @@
 """Bearer-token check for mutating requests and the request size limit, as one ASGI middleware.
 
 It runs before routing and body parsing, so an unauthenticated caller learns nothing from the body
-validator, and a body larger than the limit is refused without being read past the limit.
+validator, and a body larger than the limit is refused without being read past the limit. The token
+is resolved to a verified actor through the facade (:mod:`cavra_notify.actors`); each mutating route
+needs one role (:func:`required_role`), and the actor is handed to the route in the request scope.
 """
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+from ..errors import AuthError
+from ..records import Actor
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -22,6 +26,16 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_BODY_BYTES = 1024 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+ACTOR_KEY = "cavra_actor"  # where the verified actor is put in the request scope's state
+NOTIFICATIONS = "/runtime/go-pilot/rollback-drill-notifications"
+# the role each mutating route needs (by path ending); any other mutating path needs admin
+ROLE_OF_PATH = (("/acknowledgements", "acknowledge"), (f"{NOTIFICATIONS}/deliver", "deliver"),
+                (f"{NOTIFICATIONS}/escalations", "deliver"), (f"{NOTIFICATIONS}/plan", "read"),
+                (f"{NOTIFICATIONS}/escalation-plan", "read"), ("/runtime/go-pilot/evaluate", "approve"))
+
+
+def required_role(path: str) -> str:
+    return next((role for end, role in ROLE_OF_PATH if path.rstrip("/").endswith(end)), "admin")
 
 
 def is_loopback(host: str | None) -> bool:
@@ -37,24 +51,38 @@ def is_loopback(host: str | None) -> bool:
 
 @dataclass(frozen=True)
 class Auth:
-    """``token`` from the private connector config; without one, mutating routes are refused unless
-    ``allow_unauthenticated_loopback`` is set and the caller's address is loopback."""
+    """``resolve`` turns an ``Authorization`` header into a verified :class:`Actor` (or raises
+    :class:`AuthError`); ``configured`` says whether any identity exists. Without one, mutating routes
+    are refused unless ``allow_unauthenticated_loopback`` is set and the caller's address is loopback
+    (then no actor is verified: acknowledgements record the ``acknowledged_by`` they are given)."""
 
-    token: str | None
+    resolve: Callable[[str | None], Actor]
+    configured: bool
     allow_unauthenticated_loopback: bool = False
 
-    def problem(self, authorization: str | None, client_host: str | None) -> tuple[int, str] | None:
-        if self.token is None:
+    def actor(self, method: str, path: str, authorization: str | None,
+              client_host: str | None) -> tuple[Actor | None, tuple[int, str] | None]:
+        """(the verified actor, or the status and error that refuse the request)."""
+        if method in SAFE_METHODS:
+            if not authorization or not self.configured:
+                return None, None
+            try:  # a read names its actor only when asked (who am I); a bad token is not an error here
+                return self.resolve(authorization), None
+            except AuthError:
+                return None, None
+        if not self.configured:
             if self.allow_unauthenticated_loopback and is_loopback(client_host):
-                return None
-            return 403, ("mutating routes are disabled: no API token is configured "
-                         "(set api.token in the private connector config)")
-        scheme, _, presented = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not presented.strip():
-            return 401, "missing bearer token (Authorization: Bearer <token>)"
-        if not hmac.compare_digest(presented.strip().encode(), self.token.encode()):
-            return 401, "invalid bearer token"
-        return None
+                return None, None
+            return None, (403, "mutating routes are disabled: no API token is configured "
+                               "(set api.token or api.actors in the private connector config)")
+        try:
+            actor = self.resolve(authorization)
+        except AuthError as exc:
+            return None, (401, str(exc))
+        role = required_role(path)
+        if not actor.may(role):
+            return None, (403, f"actor '{actor.name}' lacks the '{role}' role this route needs")
+        return actor, None
 
 
 def browser_problem(headers: dict[str, str]) -> tuple[int, str] | None:
@@ -98,15 +126,16 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        if scope["method"] not in SAFE_METHODS:
-            client = scope.get("client")
-            problem = self.auth.problem(headers.get("authorization"), client[0] if client else None)
-            if problem is None and self.auth.token is None:
-                problem = browser_problem(headers)
-            if problem is not None:
-                extra = [(b"www-authenticate", b"Bearer")] if problem[0] == 401 else []
-                await send_error(send, problem[0], problem[1], headers=extra)
-                return
+        client = scope.get("client")
+        actor, problem = self.auth.actor(scope["method"], scope.get("path", ""), headers.get("authorization"),
+                                         client[0] if client else None)
+        if problem is None and not self.auth.configured and scope["method"] not in SAFE_METHODS:
+            problem = browser_problem(headers)  # unauthenticated loopback: refuse what a web page could send
+        if problem is not None:
+            extra = [(b"www-authenticate", b"Bearer")] if problem[0] == 401 else []
+            await send_error(send, problem[0], problem[1], headers=extra)
+            return
+        scope.setdefault("state", {})[ACTOR_KEY] = actor
         length = headers.get("content-length")
         if length is not None and not length.isdigit():
             await send_error(send, 400, "invalid Content-Length header")

@@ -11,7 +11,7 @@ from .. import facade
 from . import output
 
 if TYPE_CHECKING:
-    from ..records import DeliveryEvidence
+    from ..records import Acknowledgement, DeliveryEvidence, EscalationRun
 
 
 def _store_flag(p: argparse.ArgumentParser) -> None:
@@ -31,9 +31,11 @@ def add_commands(sub: Any, common: Callable[..., None], plan_flags: Callable[...
     _delivery_flags(p)
     p.set_defaults(handler=cmd_deliver)
 
-    p = sub.add_parser("go-rollback-drill-notification-ack", help="record an acknowledgement")
+    p = sub.add_parser("go-rollback-drill-notification-ack", help="record an acknowledgement of delivered routes")
     p.add_argument("schedule_id")
-    p.add_argument("--provider", required=True)
+    p.add_argument("--provider", help="the route's provider; alone: every owner that provider reached")
+    p.add_argument("--owner", help="the route's owner (with --provider)")
+    p.add_argument("--route-key", help="the route key <schedule>:<owner>:<provider>")
     p.add_argument("--acknowledged-by", required=True)
     p.add_argument("--acknowledgement-state", default="acknowledged",
                    choices=["acknowledged", "dismissed", "escalated", "resolved"])
@@ -45,9 +47,21 @@ def add_commands(sub: Any, common: Callable[..., None], plan_flags: Callable[...
     _store_flag(p)
     p.set_defaults(handler=cmd_ack)
 
-    p = sub.add_parser("go-rollback-drill-escalation-plan", help="outstanding and breached routes")
+    p = sub.add_parser("go-rollback-drill-notification-ack-bulk",
+                       help="record 1..100 acknowledgements from a JSON file, all or none")
+    p.add_argument("file", help='{"acknowledgements": [{"schedule_id": ..., "route_key" | "provider" [+ "owner"], '
+                                '"acknowledged_by": ..., ...}, ...]}')
     p.add_argument("--now")
     p.add_argument("--json", action="store_true")
+    _store_flag(p)
+    p.set_defaults(handler=cmd_ack_bulk)
+
+    p = sub.add_parser("go-rollback-drill-escalation-plan", help="outstanding and breached routes "
+                                                               "(--deliver: tell the escalation owners)")
+    common(p)
+    p.add_argument("--deliver", action="store_true", help="deliver every escalation due, once per breach")
+    p.add_argument("--routing-policy", help="routing policy JSON (the escalation owners' owner routes)")
+    _delivery_flags(p)
     _store_flag(p)
     p.set_defaults(handler=cmd_escalation)
 
@@ -108,34 +122,81 @@ def _store_only(args: argparse.Namespace) -> facade.Cavra:
 
 
 def cmd_ack(args: argparse.Namespace) -> int:
-    request = facade.AckRequest(schedule_id=args.schedule_id, provider=args.provider,
-                                acknowledged_by=args.acknowledged_by, state=args.acknowledgement_state,
-                                plan_id=args.plan_id, external_ref=args.external_ref, notes=args.notes,
-                                now=facade.parse_time(args.now))
+    request = facade.AckRequest(schedule_id=args.schedule_id, provider=args.provider, owner=args.owner,
+                                route_key=args.route_key, acknowledged_by=args.acknowledged_by,
+                                state=args.acknowledgement_state, plan_id=args.plan_id,
+                                external_ref=args.external_ref, notes=args.notes, now=facade.parse_time(args.now))
     with _store_only(args) as cavra:
         ack = cavra.acknowledge(request)
     if args.json:
         output.emit_json(ack.to_json())
     else:
-        output.emit(f"recorded {ack.state} by {ack.acknowledged_by} for {ack.schedule_id} "
-                    f"via {ack.provider} (plan {ack.plan_id})")
+        _print_ack(ack)
+    return 0
+
+
+def _print_ack(ack: Acknowledgement) -> None:
+    output.emit(f"recorded {ack.state} {ack.acknowledgement_id} by {ack.acknowledged_by} for {ack.schedule_id}: "
+                f"{', '.join(ack.route_keys)} (plan {ack.plan_id})")
+
+
+def cmd_ack_bulk(args: argparse.Namespace) -> int:
+    from ..errors import AckRefusedError
+
+    requests = facade.Cavra.ack_requests(args.file, facade.parse_time(args.now))
+    with _store_only(args) as cavra:
+        try:
+            acks = cavra.acknowledge_many(requests)
+        except AckRefusedError as exc:
+            if args.json:
+                output.emit_json({"error": str(exc), "detail": list(exc.refusals)})
+            for refusal in exc.refusals:
+                sys.stderr.write(output.scrub(f"cavra: acknowledgement {refusal['index']} ({refusal['route']}): "
+                                              f"{refusal['reason']}") + "\n")
+            raise
+    if args.json:
+        output.emit_json({"acknowledgements": [a.to_json() for a in acks]})
+    else:
+        for ack in acks:
+            _print_ack(ack)
     return 0
 
 
 def cmd_escalation(args: argparse.Namespace) -> int:
+    from .runtime import cavra_from
+
     now = facade.parse_time(args.now)
-    with _store_only(args) as cavra:
+    with cavra_from(args, evidence_db=args.evidence_db) as cavra:
+        run = cavra.escalate(now, routing_policy_path=args.routing_policy, options=options(args)) if args.deliver \
+            else None
         plan = cavra.escalation_plan(now)
     if args.json:
-        output.emit_json(plan.to_json())
-    else:
-        output.emit(f"escalation plan: {plan.alert_level}: {plan.outstanding_route_count} outstanding, "
-                    f"{plan.breached_route_count} breached")
-        rows = [(r.schedule_id, r.owner, r.provider, r.acknowledge_by, "BREACHED" if r.breached else "waiting",
-                 r.escalate_to or "") for r in plan.routes]
+        output.emit_json(plan.to_json() if run is None else {"escalation_plan": plan.to_json(),
+                                                              "escalations": run.to_json()})
+        return _escalation_exit(run)
+    if run is not None:
+        payload = run.to_json()
+        output.emit(f"escalation {run.outcome}: {payload['delivered_count']} delivered, {payload['failed_count']} "
+                    f"failed, {len(run.skipped)} already sent, {len(run.unroutable)} without a provider")
+        rows = [(e["escalation"]["breached_route_key"], e["escalation"]["level"], e["owner"], e["connector"],
+                 e["outcome"]) for e in payload["deliveries"]]
         if rows:
-            output.emit(output.table(["SCHEDULE", "OWNER", "PROVIDER", "ACK BY", "STATE", "ESCALATE TO"], rows))
-    return 0
+            output.emit(output.table(["BREACHED ROUTE", "LEVEL", "ESCALATED TO", "CONNECTOR", "OUTCOME"], rows))
+    output.emit(f"escalation plan: {plan.alert_level}: {plan.outstanding_route_count} outstanding, "
+                f"{plan.breached_route_count} breached")
+    routes = [(r.schedule_id, r.owner, r.provider, r.acknowledge_by, "BREACHED" if r.breached else "waiting",
+               r.escalate_to or "") for r in plan.routes]
+    if routes:
+        output.emit(output.table(["SCHEDULE", "OWNER", "PROVIDER", "ACK BY", "STATE", "ESCALATE TO"], routes))
+    return _escalation_exit(run)
+
+
+def _escalation_exit(run: EscalationRun | None) -> int:
+    """Like delivery: 3 when some escalations failed, 4 when all did, 3 when one could not be routed."""
+    if run is None:
+        return 0
+    code = {"delivered": 0, "nothing_to_deliver": 0, "partial": 3, "failed": 4}[run.outcome]
+    return max(code, 3 if run.unroutable else 0)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -154,9 +215,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         output.emit_json(result.to_json())
     else:
         output.emit(output.table(
-            ["SCHEDULE", "SCHEDULE ID", "STATUS", "NEXT DUE", "OUTCOME", "DELIVERED", "FAILED", "SKIPPED"],
+            ["SCHEDULE", "SCHEDULE ID", "STATUS", "NEXT DUE", "OUTCOME", "DELIVERED", "FAILED", "SKIPPED",
+             "ESCALATED"],
             [(r.schedule, r.schedule_id or "", r.status, r.next_due_at or "", r.outcome + (
-                f" ({r.error})" if r.error else ""), r.delivered, r.failed, r.skipped) for r in result.rows]))
+                f" ({r.error})" if r.error else ""), r.delivered, r.failed, r.skipped, r.escalated)
+             for r in result.rows]))
     return result.exit_code
 
 

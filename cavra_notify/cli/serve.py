@@ -61,7 +61,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise SettingsError(f"--port: expected 1-65535, got {args.port}")
     app = create_app(dict(os.environ), args.evidence_db,
                      allow_unauthenticated_loopback=args.allow_unauthenticated_loopback)
-    check_listen(args.host, app.state.cavra.token, args.allow_unauthenticated_loopback)
+    check_listen(args.host, app.state.cavra.token or ("actors" if app.state.cavra.identities_configured else None),
+                 args.allow_unauthenticated_loopback)
     facade.configure_logging(args.log_format, args.log_level)  # uvicorn's loggers propagate to this handler
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, log_config=None,
                 proxy_headers=False, server_header=False, date_header=False)

@@ -2,6 +2,7 @@
 // Every value from the API is rendered as text (textContent / text nodes), never as markup.
 (() => {
   const OVERVIEW = "/runtime/go-pilot/rollback-drill-overview";
+  const ACTOR = "/runtime/go-pilot/actor";
   const NOTIFICATIONS = "/runtime/go-pilot/rollback-drill-notifications";
   const SVG = "http://www.w3.org/2000/svg";
   const DAY = 86400000;
@@ -156,13 +157,13 @@
       el("td", {}, r.breached ? el("span", { class: "pill s-critical", text: "breached → " + (r.escalate_to || "") })
         : el("span", { class: "pill s-warning", text: "waiting" })),
       el("td", { class: "action" }, el("button", { type: "button", class: "ack", "data-testid": "ack-button", "data-provider": r.provider,
-        title: `Acknowledge ${r.provider} for ${s.schedule_id}`,
+        "data-owner": r.owner, title: `Acknowledge ${r.owner} via ${r.provider} for ${s.schedule_id}`,
         onclick: (event) => acknowledge(s, r, event.currentTarget), text: "Acknowledge" }))));
     return panel("Outstanding acknowledgements", `(${s.outstanding.length})`,
       el("div", {}, table("outstanding", ["Owner", "Provider", "Delivered", "Acknowledge by", "State", ""], rows,
         "Nothing waits for an acknowledgement."),
-      rows.length ? el("p", { class: "hint", text: "An acknowledgement clears every delivered route of that provider "
-        + "in this schedule's latest occurrence." }) : null));
+      rows.length ? el("p", { class: "hint", text: "Acknowledge clears that one route (its owner via that provider) "
+        + "and stops its escalation; it is recorded as the token's actor." }) : null));
   }
 
   function deliveries(s) {
@@ -180,10 +181,12 @@
 
   function acks(s) {
     const rows = s.acknowledgements.map((a) => el("tr", { "data-testid": "ack" },
-      el("td", { text: when(a.acknowledged_at) }), el("td", { text: a.provider }), el("td", { text: a.acknowledged_by }),
+      el("td", { text: when(a.acknowledged_at) }),
+      el("td", { text: a.owner ? `${a.owner} via ${a.provider}` : `${a.provider} (every owner)` }),
+      el("td", { text: a.acknowledged_by }),
       el("td", {}, pill(a.state)), el("td", { text: a.external_ref || "—" })));
     return panel("Acknowledgements", "newest first",
-      table("acks", ["When", "Provider", "By", "State", "Reference"], rows, "No acknowledgements recorded."));
+      table("acks", ["When", "Route", "By", "State", "Reference"], rows, "No acknowledgements recorded."));
   }
 
   function schedule(s, now, drawLater) {
@@ -270,24 +273,51 @@
     box.className = kind || "";
   }
 
+  let actor = null;
+
+  async function useToken() {
+    const token = $("ack-token").value.trim();
+    const box = $("actor");
+    actor = null;
+    if (!token) {
+      box.textContent = "Not signed in: reading only.";
+      box.className = "actor";
+      return null;
+    }
+    try {
+      const response = await fetch(ACTOR, { cache: "no-store", credentials: "omit",
+        headers: { Authorization: "Bearer " + token, Accept: "application/json" } });
+      if (!response.ok) throw new Error(await errorOf(response));
+      actor = await response.json();
+      box.textContent = `Acting as ${actor.actor} (${actor.roles.join(", ") || "no roles"})`;
+      box.className = "actor known";
+    } catch (err) {
+      box.textContent = "Token not accepted: " + err.message;
+      box.className = "actor bad";
+    }
+    return actor;
+  }
+
   async function acknowledge(s, route, button) {
     const token = $("ack-token").value.trim();
-    const by = $("ack-by").value.trim();
     if (!token) return say("Enter the API token to acknowledge.", "bad");
-    if (!by) return say("Enter who acknowledges (Acknowledge as).", "bad");
     button.disabled = true;
     try {
+      const who = actor || await useToken();
       const response = await fetch(`${NOTIFICATIONS}/${encodeURIComponent(s.schedule_id)}/acknowledgements`, {
         method: "POST", cache: "no-store", credentials: "omit",
         headers: { Authorization: "Bearer " + token, "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ provider: route.provider, acknowledged_by: by, plan_id: route.plan_id }),
+        body: JSON.stringify({ route_key: route.route_key, plan_id: route.plan_id }),
       });
       if (!response.ok) {
         say(`Acknowledgement refused (${response.status}): ${await errorOf(response)}`, "bad");
         return;
       }
-      say(`Acknowledged ${route.provider} for ${s.schedule_id} as ${by}.`, "good");
+      const ack = await response.json();
+      say(`Acknowledged ${route.owner} via ${route.provider} for ${s.schedule_id} as ${ack.acknowledged_by}.`, "good");
+      if (!who) await useToken();
       await load();
+      await loadHistory();
     } catch (err) {
       say("Acknowledgement failed: " + err.message, "bad");
     } finally {
@@ -295,9 +325,54 @@
     }
   }
 
+  const paging = { offset: 0, total: 0 };
+
+  function historyRow(r) {
+    const p = r.payload || {};
+    const what = r.kind === "ack" ? `${(p.route_keys || []).join(", ")} by ${p.acknowledged_by}`
+      : r.kind === "delivery" || r.kind === "escalation" ? `${p.route_key} → ${p.connector}`
+        : r.kind === "plan" ? `${p.plan_id} (${p.deliverable_route_count ?? 0} to deliver)`
+          : `${p.outstanding_route_count ?? 0} outstanding, ${p.breached_route_count ?? 0} breached`;
+    return el("tr", { "data-testid": "history-row" }, el("td", { text: when(r.recorded_at) }),
+      el("td", { text: r.kind }), el("td", { text: r.schedule_id || "—" }), el("td", {}, pill(r.outcome)),
+      el("td", { text: what }), el("td", { class: "mono muted", text: r.id }));
+  }
+
+  async function loadHistory() {
+    const params = new URLSearchParams({ limit: $("history-size").value, offset: String(paging.offset) });
+    if ($("history-kind").value) params.set("kind", $("history-kind").value);
+    try {
+      const response = await fetch(`${NOTIFICATIONS}?${params}`, { headers: { Accept: "application/json" },
+        cache: "no-store" });
+      if (!response.ok) throw new Error(await errorOf(response));
+      const page = await response.json();
+      paging.total = page.total;
+      $("history-range").textContent = page.total
+        ? `${page.offset + 1}–${page.offset + page.items.length} of ${page.total}` : "no records";
+      $("history-prev").disabled = page.offset === 0;
+      $("history-next").disabled = page.offset + page.items.length >= page.total;
+      $("history").replaceChildren(table("history", ["Recorded", "Kind", "Schedule", "Outcome", "What", "Id"],
+        page.items.map(historyRow), "No evidence recorded yet."));
+    } catch (err) {
+      $("history").replaceChildren(el("p", { class: "empty", text: "Could not load the history: " + err.message }));
+    }
+  }
+
+  function turn(step) {
+    paging.offset = Math.max(0, paging.offset + step * Number($("history-size").value));
+    loadHistory();
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
-    $("refresh").addEventListener("click", load);
-    $("forget").addEventListener("click", () => { $("ack-token").value = ""; say("Token forgotten.", ""); });
+    $("refresh").addEventListener("click", () => { load(); loadHistory(); });
+    $("forget").addEventListener("click", () => { $("ack-token").value = ""; useToken(); say("Token forgotten.", ""); });
+    $("use-token").addEventListener("click", useToken);
+    $("ack-token").addEventListener("change", useToken);
+    $("history-prev").addEventListener("click", () => turn(-1));
+    $("history-next").addEventListener("click", () => turn(1));
+    for (const id of ["history-kind", "history-size"]) {
+      $(id).addEventListener("change", () => { paging.offset = 0; loadHistory(); });
+    }
     $("auth-form").addEventListener("submit", (event) => event.preventDefault());
     let resizing = null;
     window.addEventListener("resize", () => {
@@ -305,6 +380,7 @@
       resizing = setTimeout(() => last && render(last), 150);
     });
     load();
+    loadHistory();
     setInterval(load, 60000);
   });
 })();

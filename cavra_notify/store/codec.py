@@ -87,11 +87,13 @@ def evidence_row(evidence: dict[str, Any]) -> dict[str, Any]:
 
 
 def ack_row(ack: dict[str, Any]) -> dict[str, Any]:
+    """The row of one acknowledgement (its ``acknowledgement_id``; older records: a content hash)."""
     required(ack, "acknowledgement", "schedule_id", "provider", "state", "acknowledged_at")
     payload = canonical_json(ack)
     return {
         "kind": "ack",
-        "record_id": f"ack-{sha256_hex(payload)[:32]}",
+        "record_id": ack.get("acknowledgement_id") or f"ack-{sha256_hex(payload)[:32]}",
+        "occurrence": ack.get("occurrence"),
         "payload": payload,
         "recorded_at": col(ack["acknowledged_at"], "acknowledged_at"),
         "schedule_id": ack["schedule_id"],
@@ -99,6 +101,11 @@ def ack_row(ack: dict[str, Any]) -> dict[str, Any]:
         "outcome": ack["state"],
         "plan_id": ack.get("plan_id"),
     }
+
+
+def escalation_evidence_row(evidence: dict[str, Any]) -> dict[str, Any]:
+    """The row of one escalation delivery: a delivery evidence row of its own kind."""
+    return {**evidence_row(evidence), "kind": "escalation"}
 
 
 def escalation_row(plan: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:

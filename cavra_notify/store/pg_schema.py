@@ -74,7 +74,15 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     ),
     (
         4,
-        (
+        (  # a fifth record kind: escalation deliveries (a CHECK is widened by dropping and re-adding it)
+            "ALTER TABLE records DROP CONSTRAINT records_kind_check",
+            "ALTER TABLE records ADD CONSTRAINT records_kind_check"
+            " CHECK (kind IN ('plan', 'delivery', 'ack', 'escalation_plan', 'escalation'))",
+        ),
+    ),
+    (
+        5,
+        (  # each route's latest successful delivery per occurrence, for escalation and the dashboard
             """CREATE TABLE route_deliveries (
                 schedule_id TEXT NOT NULL, occurrence TEXT NOT NULL, route_key TEXT NOT NULL,
                 delivered_at TEXT NOT NULL, PRIMARY KEY (schedule_id, occurrence, route_key))""",

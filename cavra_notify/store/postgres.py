@@ -23,7 +23,7 @@ from ..errors import StoreError
 from . import codec, pg_schema
 from .protocol import ClaimResult, RouteClaim
 from .schema import SCHEMA_VERSION, check_version
-from .sql import INSERT_RECORD, SQLStore
+from .sql import INSERT_RECORD, SUCCESSFUL_DELIVERIES, SQLStore
 
 PASSWORD_FILE_ENV = "CAVRA_EVIDENCE_DB_PASSWORD_FILE"
 CONNECT_TIMEOUT = 10
@@ -74,6 +74,8 @@ class PostgresStore(SQLStore):
     """An :class:`~cavra_notify.store.protocol.EvidenceStore` in a PostgreSQL database."""
 
     plus = False
+    delivered_routes_sql = ("SELECT DISTINCT ON (route_key) route_key, plan_id, recorded_at" + SUCCESSFUL_DELIVERIES
+                            + " ORDER BY route_key, recorded_at DESC, seq DESC")
 
     def __init__(self, url: str, *, read_only: bool = False, pool_size: int = 4) -> None:
         params = _params(url, read_only)

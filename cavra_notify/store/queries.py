@@ -12,7 +12,8 @@ from . import codec
 from .codec import RECORD_COLUMNS, col
 from .protocol import KINDS, Timestamp
 
-HISTORY_FILTERS = ("schedule_id", "provider", "kind", "outcome", "since", "until")
+KIND_LIST = ", ".join(f"'{kind}'" for kind in KINDS)
+HISTORY_FILTERS = ("schedule_id", "provider", "kind", "outcome", "since", "until", "connector")
 # Maintained by a trigger on every insert into records (schema version 3): the dashboard reads a few rows
 # instead of counting every record ('' stands for NULL in the key).
 COUNTS_SQL = "SELECT kind, NULLIF(outcome, ''), NULLIF(failure_class, ''), n FROM record_counts"
@@ -33,14 +34,34 @@ def history_sql(
     since: Timestamp | None,
     until: Timestamp | None,
     limit: int,
+    connector: str | None = None,
+    offset: int = 0,
     plus: bool = True,
 ) -> tuple[str, list[Any]]:
     """Records newest first; ``outcome`` is the delivery outcome, ack state, plan status or
-    escalation alert level; ``until`` is exclusive. ``plus``: SQLite's unary-plus index hints."""
-    if kind is not None and kind not in KINDS:
-        raise InputError(f"unknown evidence kind '{kind}'; expected one of: {', '.join(KINDS)}")
+    escalation alert level; ``until`` is exclusive; ``offset`` skips that many of the newest.
+    ``plus``: SQLite's unary-plus index hints."""
     if limit < 1:
         raise InputError("history limit must be at least 1")
+    if offset < 0:
+        raise InputError("history offset must be at least 0")
+    where, args = _history_where(schedule_id=schedule_id, provider=provider, kind=kind, outcome=outcome,
+                                 since=since, until=until, connector=connector, plus=plus)
+    sql = f"SELECT {RECORD_COLUMNS} FROM records{where} ORDER BY recorded_at DESC, seq DESC LIMIT ? OFFSET ?"
+    return sql, [*args, limit, offset]
+
+
+def count_history_sql(**filters: Any) -> tuple[str, list[Any]]:
+    """How many records :func:`history_sql` pages through (the same filters, no limit)."""
+    where, args = _history_where(**filters)
+    return f"SELECT COUNT(*) FROM records{where}", args
+
+
+def _history_where(*, schedule_id: str | None, provider: str | None, kind: str | None, outcome: str | None,
+                   since: Timestamp | None, until: Timestamp | None, connector: str | None, plus: bool = True
+                   ) -> tuple[str, list[Any]]:
+    if kind is not None and kind not in KINDS:
+        raise InputError(f"unknown evidence kind '{kind}'; expected one of: {', '.join(KINDS)}")
     where: list[str] = []
     args: list[Any] = []
     indexed = schedule_id is not None
@@ -55,6 +76,10 @@ def history_sql(
         where.append(f"({prefix}provider = ? OR {prefix}connector = ?)")
         args += [provider, provider]
         indexed = True
+    if connector is not None:  # a connector's name only
+        where.append(f"{hint if indexed else ''}connector = ?")
+        args.append(connector)
+        indexed = True
     for column, value in (("outcome", outcome), ("kind", kind)):
         if value is not None:
             where.append(f"{hint if indexed else ''}{column} = ?")
@@ -66,12 +91,7 @@ def history_sql(
     if until is not None:
         where.append("recorded_at < ?")
         args.append(col(until, "until"))
-    sql = f"SELECT {RECORD_COLUMNS} FROM records"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY recorded_at DESC, seq DESC LIMIT ?"
-    args.append(limit)
-    return sql, args
+    return (" WHERE " + " AND ".join(where)) if where else "", args
 
 
 def counts(rows: list[tuple[Any, ...]], schedules: int, pending: int) -> dict[str, Any]:

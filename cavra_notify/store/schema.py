@@ -11,11 +11,7 @@ from datetime import UTC, datetime
 from ..errors import StoreError
 from .codec import col
 
-MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
-    (
-        1,
-        (
-            """CREATE TABLE records (
+_RECORDS_V1 = """CREATE TABLE records (
                 seq INTEGER PRIMARY KEY AUTOINCREMENT,
                 kind TEXT NOT NULL CHECK (kind IN ('plan', 'delivery', 'ack', 'escalation_plan')),
                 id TEXT NOT NULL,
@@ -28,15 +24,31 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                 plan_id TEXT,
                 recorded_at TEXT NOT NULL,
                 payload TEXT NOT NULL,
-                UNIQUE (kind, id))""",
-            "CREATE INDEX idx_records_recorded ON records (recorded_at)",
-            "CREATE INDEX idx_records_schedule ON records (schedule_id, recorded_at)",
-            "CREATE INDEX idx_records_provider ON records (provider, recorded_at)",
-            "CREATE INDEX idx_records_kind ON records (kind, recorded_at)",
-            "CREATE INDEX idx_records_outcome ON records (outcome, recorded_at)",
-            "CREATE INDEX idx_records_counts ON records (kind, outcome, failure_class)",
-            "CREATE INDEX idx_records_route"
-            " ON records (schedule_id, occurrence, kind, outcome, route_key, recorded_at)",
+                UNIQUE (kind, id))"""
+_INDEXES_V1 = (
+    "CREATE INDEX idx_records_recorded ON records (recorded_at)",
+    "CREATE INDEX idx_records_schedule ON records (schedule_id, recorded_at)",
+    "CREATE INDEX idx_records_provider ON records (provider, recorded_at)",
+    "CREATE INDEX idx_records_kind ON records (kind, recorded_at)",
+    "CREATE INDEX idx_records_outcome ON records (outcome, recorded_at)",
+    "CREATE INDEX idx_records_counts ON records (kind, outcome, failure_class)",
+    "CREATE INDEX idx_records_route ON records (schedule_id, occurrence, kind, outcome, route_key, recorded_at)",
+)
+_CONNECTOR_INDEX = "CREATE INDEX idx_records_connector ON records (connector, recorded_at)"
+_COUNT_TRIGGER = """CREATE TRIGGER records_counted AFTER INSERT ON records BEGIN
+                INSERT INTO record_counts (kind, outcome, failure_class, n)
+                VALUES (NEW.kind, COALESCE(NEW.outcome, ''), COALESCE(NEW.failure_class, ''), 1)
+                ON CONFLICT (kind, outcome, failure_class) DO UPDATE SET n = n + 1;
+            END"""
+_COLUMNS = ("seq, kind, id, schedule_id, provider, outcome, failure_class, occurrence, route_key, plan_id,"
+            " recorded_at, payload, connector")
+
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (
+        1,
+        (
+            _RECORDS_V1,
+            *_INDEXES_V1,
             """CREATE TABLE record_schedules (
                 schedule_id TEXT NOT NULL,
                 seq INTEGER NOT NULL REFERENCES records (seq),
@@ -66,7 +78,7 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         (  # deliveries are filtered by connector name as well as by provider plugin
             "ALTER TABLE records ADD COLUMN connector TEXT",
             "UPDATE records SET connector = json_extract(payload, '$.connector') WHERE kind = 'delivery'",
-            "CREATE INDEX idx_records_connector ON records (connector, recorded_at)",
+            _CONNECTOR_INDEX,
         ),
     ),
     (
@@ -80,15 +92,29 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                 PRIMARY KEY (kind, outcome, failure_class))""",
             "INSERT INTO record_counts (kind, outcome, failure_class, n) SELECT kind, COALESCE(outcome, ''),"
             " COALESCE(failure_class, ''), COUNT(*) FROM records GROUP BY 1, 2, 3",
-            """CREATE TRIGGER records_counted AFTER INSERT ON records BEGIN
-                INSERT INTO record_counts (kind, outcome, failure_class, n)
-                VALUES (NEW.kind, COALESCE(NEW.outcome, ''), COALESCE(NEW.failure_class, ''), 1)
-                ON CONFLICT (kind, outcome, failure_class) DO UPDATE SET n = n + 1;
-            END""",
+            _COUNT_TRIGGER,
         ),
     ),
     (
-        4,
+        4,  # a fifth record kind: escalation deliveries. SQLite cannot widen a CHECK in place, so the
+        (   # table is rebuilt (record_schedules is parked meanwhile: it references records)
+            _RECORDS_V1.replace("CREATE TABLE records", "CREATE TABLE records_v4").replace(
+                "'escalation_plan')", "'escalation_plan', 'escalation')").replace(
+                "payload TEXT NOT NULL,", "payload TEXT NOT NULL,\n                connector TEXT,"),
+            f"INSERT INTO records_v4 ({_COLUMNS}) SELECT {_COLUMNS} FROM records",
+            "CREATE TABLE record_schedules_v4 AS SELECT schedule_id, seq FROM record_schedules",
+            "DELETE FROM record_schedules",
+            "DROP TABLE records",
+            "ALTER TABLE records_v4 RENAME TO records",
+            "INSERT INTO record_schedules (schedule_id, seq) SELECT schedule_id, seq FROM record_schedules_v4",
+            "DROP TABLE record_schedules_v4",
+            *_INDEXES_V1,
+            _CONNECTOR_INDEX,
+            _COUNT_TRIGGER,  # dropped with the old table; the copied rows were counted already
+        ),
+    ),
+    (
+        5,
         (  # each route's latest successful delivery per occurrence, for escalation and the dashboard
             """CREATE TABLE route_deliveries (
                 schedule_id TEXT NOT NULL,

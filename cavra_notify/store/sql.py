@@ -17,7 +17,7 @@ from ..errors import StoreError
 from . import codec, queries
 from .bundle import build_bundle
 from .codec import RECORD_COLUMNS, col
-from .protocol import ClaimResult, RouteClaim, Timestamp, to_utc
+from .protocol import ClaimResult, DeliveredRoute, RouteClaim, Timestamp, to_utc
 
 INSERT_RECORD = (
     "INSERT INTO records (kind, id, schedule_id, provider, connector, outcome, failure_class,"
@@ -36,6 +36,8 @@ _PLAN_HEAD = ("INSERT INTO plan_heads (schedule_id, plan_id, generated_at) VALUE
               " ON CONFLICT (schedule_id) DO UPDATE SET plan_id = excluded.plan_id,"
               " generated_at = excluded.generated_at WHERE excluded.generated_at >= plan_heads.generated_at")
 _LATEST_PLANS = "SELECT r.payload FROM plan_heads h JOIN records r ON r.kind = 'plan' AND r.id = h.plan_id"
+SUCCESSFUL_DELIVERIES = (" FROM records WHERE schedule_id = ? AND occurrence = ? AND kind = 'delivery'"
+              " AND outcome IN ('delivered', 'accepted')")
 
 
 class SQLStore:
@@ -43,6 +45,10 @@ class SQLStore:
 
     label: str
     plus = True  # SQLite's unary-plus index hints in history queries
+    # each route's latest success: SQLite returns the bare plan_id of the row holding MAX(recorded_at),
+    # read along the route index (PostgreSQL has no bare columns: it uses DISTINCT ON)
+    delivered_routes_sql = ("SELECT route_key, plan_id, MAX(recorded_at)" + SUCCESSFUL_DELIVERIES
+                            + " GROUP BY route_key ORDER BY route_key")
 
     # --- what a backend supplies ----------------------------------------------------------------
 
@@ -127,8 +133,8 @@ class SQLStore:
     def get_record(self, record_id: str) -> dict[str, Any] | None:
         """One record of any kind by its id (plan id, evidence id, ack id, escalation plan id)."""
         with self._read() as db:
-            row = self._one(db, f"SELECT {RECORD_COLUMNS} FROM records WHERE kind IN ('plan', 'delivery', 'ack',"
-                            " 'escalation_plan') AND id = ? ORDER BY seq DESC LIMIT 1", (record_id,))
+            row = self._one(db, f"SELECT {RECORD_COLUMNS} FROM records WHERE kind IN ({queries.KIND_LIST})"
+                            " AND id = ? ORDER BY seq DESC LIMIT 1", (record_id,))
         return None if row is None else codec.record(row)
 
     def latest_plan(self, schedule_id: str) -> dict[str, Any] | None:
@@ -232,16 +238,44 @@ class SQLStore:
         """route_key -> time of its latest successful delivery evidence in that occurrence."""
         with self._read() as db:
             rows = self._all(db, "SELECT route_key, delivered_at FROM route_deliveries WHERE schedule_id = ?"
-                             " AND occurrence = ?", (schedule_id, occurrence))  # maintained on insert (v4)
+                             " AND occurrence = ?", (schedule_id, occurrence))  # maintained on insert (v5)
         return {route_key: to_utc(at) for route_key, at in rows}
+
+    def delivered_routes(self, schedule_id: str, occurrence: str) -> list[DeliveredRoute]:
+        """Each route's latest successful delivery evidence in that occurrence (whatever plan sent it)."""
+        with self._read() as db:
+            rows = self._all(db, self.delivered_routes_sql, (schedule_id, occurrence))
+        return [DeliveredRoute(key, plan_id, to_utc(at)) for key, plan_id, at in rows]
 
     # acknowledgements and escalation plans
 
     def save_ack(self, ack: dict[str, Any]) -> str:
-        row = codec.ack_row(ack)
+        return self.save_acks([ack])[0]
+
+    def save_acks(self, acks: Sequence[dict[str, Any]]) -> list[str]:
+        """Acknowledgements in one transaction: all are recorded or none."""
+        rows = [codec.ack_row(ack) for ack in acks]
         with self._write() as db:
-            self._insert_record(db, row)
-        return str(row["record_id"])
+            for row in rows:
+                self._insert_record(db, row)
+        return [str(row["record_id"]) for row in rows]
+
+    def record_escalations(self, evidences: Sequence[dict[str, Any]]) -> None:
+        """Escalation deliveries (their own record kind) and their outcome in the notification log."""
+        rows = [codec.escalation_evidence_row(e) for e in evidences]
+        settlements = sorted(codec.settlement((e["occurrence"], e["route_key"], e["connector"]), e["outcome"],
+                                              e["completed_at"]) for e in evidences)  # one lock order
+        with self._write() as db:
+            self._insert_records(db, rows)
+            if settlements:
+                db.executemany(self._sql(SETTLE), settlements)
+
+    def escalations(self, schedule_id: str, occurrence: str) -> list[dict[str, Any]]:
+        """The escalation deliveries of one occurrence, oldest first."""
+        with self._read() as db:
+            rows = self._all(db, "SELECT payload FROM records WHERE schedule_id = ? AND occurrence = ?"
+                             " AND kind = 'escalation' ORDER BY recorded_at, seq", (schedule_id, occurrence))
+        return [dict(json.loads(r[0])) for r in rows]
 
     def acks(self, schedule_id: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT payload FROM records WHERE kind = 'ack'"
@@ -264,13 +298,24 @@ class SQLStore:
 
     def history(self, *, schedule_id: str | None = None, provider: str | None = None, kind: str | None = None,
                 outcome: str | None = None, since: Timestamp | None = None, until: Timestamp | None = None,
-                limit: int = 100) -> list[dict[str, Any]]:
+                limit: int = 100, connector: str | None = None, offset: int = 0) -> list[dict[str, Any]]:
         """Records newest first (see :func:`cavra_notify.store.queries.history_sql`)."""
         sql, args = queries.history_sql(schedule_id=schedule_id, provider=provider, kind=kind, outcome=outcome,
-                                         since=since, until=until, limit=limit, plus=self.plus)
+                                         since=since, until=until, limit=limit, connector=connector, offset=offset,
+                                         plus=self.plus)
         with self._read() as db:
             rows = self._all(db, sql, args)
         return [codec.record(row) for row in rows]
+
+    def count_history(self, *, schedule_id: str | None = None, provider: str | None = None,
+                      kind: str | None = None, outcome: str | None = None, since: Timestamp | None = None,
+                      until: Timestamp | None = None, connector: str | None = None) -> int:
+        """How many records :meth:`history` pages through with these filters."""
+        sql, args = queries.count_history_sql(schedule_id=schedule_id, provider=provider, kind=kind,
+                                              outcome=outcome, since=since, until=until, connector=connector,
+                                              plus=self.plus)
+        with self._read() as db:
+            return int(self._one(db, sql, args)[0])
 
     def counts(self) -> dict[str, Any]:
         """Totals for the dashboard: schedules, plans, deliveries, failures, acks, claims in flight."""

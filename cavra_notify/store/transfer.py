@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..errors import StoreError
+from ..errors import SettingsError, StoreError
 from .sql import SQLStore
 
 TABLES: dict[str, tuple[str, ...]] = {
@@ -66,3 +66,20 @@ def copy_store(source: SQLStore, target: SQLStore, *, batch: int = 2000) -> dict
         raise StoreError(f"copy verification failed: bundles differ for {len(differing)} schedule(s), first "
                          f"{differing[0]}")
     return {"source": source.label, "target": target.label, "copied": copied, "schedules_verified": len(schedules)}
+
+
+def copy_between(source: str, target: str) -> dict[str, Any]:
+    """Open both stores (the source read-only) and :func:`copy_store` from one into the other."""
+    from . import open_store
+
+    origin = open_store(source, read_only=True)
+    try:
+        destination = open_store(target)
+        try:
+            if not (isinstance(origin, SQLStore) and isinstance(destination, SQLStore)):
+                raise SettingsError("store copy works between the SQLite and PostgreSQL stores only")
+            return copy_store(origin, destination)
+        finally:
+            destination.close()
+    finally:
+        origin.close()
