@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import hashlib
 import inspect
+import json
+import math
 import random
 import threading
 import time
@@ -130,6 +132,28 @@ def _target(provider: Provider, connector: Connector) -> str | None:
         return None
 
 
+def _json_safe(details: object) -> bool:
+    """Whether a receipt's details are plain JSON, as the store encodes them (no NaN, bytes, objects)."""
+    if not isinstance(details, Mapping):
+        return False
+    try:
+        json.dumps(details, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    return True
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if type(value) is int else None
+
+
+def _finite_or_none(value: object) -> float | None:
+    """A plugin-supplied number as evidence can hold it: a finite float, else nothing."""
+    if type(value) in (int, float) and math.isfinite(value):  # type: ignore[arg-type]
+        return float(value)  # type: ignore[arg-type]
+    return None
+
+
 async def _call(provider: Provider, request: DeliveryRequest) -> Receipt:
     if inspect.iscoroutinefunction(provider.deliver):
         result = await provider.deliver(request)  # type: ignore[misc]
@@ -143,6 +167,9 @@ async def _call(provider: Provider, request: DeliveryRequest) -> Receipt:
     if result.outcome not in RECEIPT_OUTCOMES or type(result.status_code) not in (int, type(None)):
         raise DeliveryFailure(FailureClass.PLUGIN_ERROR, f"{provider.name} returned a Receipt whose outcome is "
                               "not 'delivered' or 'accepted' or whose status_code is not an int")
+    if not _json_safe(result.details):  # one route's odd receipt must never stop the others' evidence
+        raise DeliveryFailure(FailureClass.PLUGIN_ERROR, f"{provider.name} returned a Receipt whose details are not "
+                              "a JSON object (a non-finite number, bytes or another non-JSON value)")
     return result
 
 
@@ -242,14 +269,14 @@ class Dispatcher:
                 failure = DeliveryFailure(FailureClass.TIMEOUT, f"no answer within {budget:.1f}s")
             except Exception as exc:
                 failure = classify_exception(exc)
-            status = failure.status_code if failure else receipt.status_code if receipt else None
+            status = _int_or_none(failure.status_code if failure else receipt.status_code if receipt else None)
+            retry_after = _finite_or_none(failure.retry_after) if failure else None
             attempt = Attempt(number, iso(self.clock()), round((time.monotonic() - began) * 1000, 1),
-                              failure.failure_class.value if failure else "ok", status,
-                              failure.retry_after if failure else None)
+                              failure.failure_class.value if failure else "ok", status, retry_after)
             attempts.append(attempt)
             if failure is None or not failure.failure_class.retryable or number == cap:
                 break
-            wait = backoff_delay(number, self.options, failure.retry_after, self.rng)
+            wait = backoff_delay(number, self.options, retry_after, self.rng)
             if time.monotonic() - self._started + wait >= self.options.deadline:
                 attempts[-1] = replace(attempt, gave_up="overall deadline would pass before the next attempt")
                 break
@@ -264,6 +291,7 @@ class Dispatcher:
 
         provider = self.connectors[connector].provider if connector in self.connectors else route.provider
         ok = receipt is not None and failure is None
+        status = receipt.status_code if ok and receipt else failure.status_code if failure else None
         return DeliveryEvidence(
             evidence_id="ev-" + uuid.uuid4().hex,
             event_id=self.event.event_id,
@@ -278,9 +306,10 @@ class Dispatcher:
             delivery_key=key,
             claim=claim,
             outcome=receipt.outcome if ok and receipt else "failed",
-            status_code=(receipt.status_code if ok and receipt else failure.status_code if failure else None),
+            status_code=_int_or_none(status),
             failure_class=failure.failure_class.value if failure else None,
-            error=failure.message if failure else None,
+            error=(failure.message if isinstance(failure.message, str) else "the plugin's failure message is not text")
+            if failure else None,
             attempts=tuple(attempts),
             started_at=started,
             completed_at=iso(self.clock()),
