@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from .connectors import Connector
 from .failures import classify_exception
 from .provider import DeliveryFailure, DeliveryRequest, FailureClass, Provider, Receipt
+from .recorder import Recorder
 from .records import Attempt, DeliveryEvidence, Event, Plan, Route, SkippedRoute
 from .redact import Redactor, process_redactor, seed
 from .timeutil import iso
@@ -242,7 +243,7 @@ class Dispatcher:
         routes = self.plan.deliverable
         keys = [delivery_key(self.plan.occurrence, r.route_key, r.provider) for r in routes]
         claims: list[ClaimResult] = ["send"] * len(routes)
-        recorder = _Recorder(self.store, self.registry)
+        recorder = Recorder(self.store, self.registry, deadline=self._started + self.options.deadline)
         if self.store is not None and self.plan.schedule_id is not None:  # not_requested: nothing to record
             claims, keys = await asyncio.to_thread(self._claim_all, routes)
         try:
@@ -270,7 +271,7 @@ class Dispatcher:
             now=self.clock(), repeat_interval=timedelta(minutes=self.plan.repeat_interval_minutes or 1440),
             force=self.force, lease_seconds=self.options.lease_seconds), keys
 
-    async def _route(self, route: Route, key: str, claim: str, recorder: _Recorder
+    async def _route(self, route: Route, key: str, claim: str, recorder: Recorder
                      ) -> DeliveryEvidence | SkippedRoute:
         name = route.provider
         if claim in ("in_flight", "already_delivered"):
@@ -362,60 +363,6 @@ class Dispatcher:
             receipt=dict(receipt.details) if ok and receipt else {},
             target=redact_url(target) if target else None,
         )
-
-
-class _Recorder:
-    """Stores finished routes' evidence and outcomes in batches: one transaction per batch.
-
-    A batch is written once ``batch`` routes have finished, once the oldest waiting record is
-    ``every`` seconds old, and when the run ends. It is written on the event loop: a batch costs a
-    few milliseconds, less than handing the GIL back and forth with a writer thread hundreds of
-    times a second would. The ``cavra_delivery_recorded`` hook sees each record once it is stored
-    (at once when there is no store). After a store error nothing more is written; the error is
-    raised by :meth:`finish`, and the dispatcher starts no new route (its claim stays for a rerun).
-    """
-
-    def __init__(self, store: EvidenceStore | None, registry: Registry, batch: int = 256,
-                 every: float = 1.0) -> None:
-        self.store, self.registry, self.batch, self.every = store, registry, batch, every
-        self._pending: list[DeliveryEvidence] = []
-        self._timer: asyncio.TimerHandle | None = None
-        self._error: Exception | None = None
-
-    def add(self, evidence: DeliveryEvidence) -> None:
-        if self.store is None:
-            self.registry.delivery_recorded(evidence.to_json())
-            return
-        self._pending.append(evidence)
-        if len(self._pending) >= self.batch:
-            self._flush()
-        elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.every, self._flush)
-
-    def _flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self.store is None or self._error is not None or not self._pending:
-            return
-        batch, self._pending = [e.to_json() for e in self._pending], []
-        try:
-            self.store.record_deliveries(batch)
-        except Exception as exc:
-            self._error = exc
-            return
-        for evidence in batch:
-            self.registry.delivery_recorded(evidence)
-
-    @property
-    def failed(self) -> bool:
-        return self._error is not None
-
-    async def finish(self) -> None:
-        """Store what is still waiting; a store error is raised here."""
-        self._flush()
-        if self._error is not None:
-            raise self._error
 
 
 def _overall(evidence: list[DeliveryEvidence]) -> str:
