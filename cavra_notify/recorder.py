@@ -19,6 +19,7 @@ a later run sends the unrecorded routes again with the same delivery keys). The
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,7 @@ class Recorder:
         self._pending: list[DeliveryEvidence] = []
         self._writer: asyncio.Task[None] | None = None
         self._error: Exception | None = None
+        self._ending = asyncio.Event()  # the run is over: write at once, nothing more will join a group
 
     def add(self, evidence: DeliveryEvidence) -> None:
         if self.store is None:
@@ -62,7 +64,8 @@ class Recorder:
         return self._error is not None
 
     async def finish(self) -> None:
-        """Store what is still waiting; a store error is raised here."""
+        """Store what is still waiting (at once: no window at the end); a store error is raised here."""
+        self._ending.set()
         while self._writer is not None or (self._pending and self._error is None):
             writer = self._writer or asyncio.get_running_loop().create_task(self._drain())
             self._writer = writer
@@ -72,8 +75,9 @@ class Recorder:
 
     async def _drain(self) -> None:
         try:
-            if len(self._pending) < self.batch:
-                await asyncio.sleep(self.window)  # let the routes answered meanwhile join this group
+            if len(self._pending) < self.batch:  # let the routes answered meanwhile join this group
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._ending.wait(), self.window)
             while self._pending and self._error is None:
                 group, self._pending = self._pending[:self.batch], self._pending[self.batch:]
                 await self._write([e.to_json() for e in group])
