@@ -48,6 +48,7 @@ def gate_evidence() -> tuple[Any, ...]:
 
 
 MAX_RETRIES = 10
+MAX_HISTORY_LIMIT = 10_000
 MAX_TIMEOUT_SECONDS = 300.0
 MAX_DEADLINE_SECONDS = 3600.0
 
@@ -115,6 +116,10 @@ class HistoryQuery:
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 100
+
+    def __post_init__(self) -> None:
+        if isinstance(self.limit, bool) or not 1 <= self.limit <= MAX_HISTORY_LIMIT:
+            raise SettingsError(f"--limit: expected a whole number from 1 to {MAX_HISTORY_LIMIT}, got {self.limit}")
 
 
 class Cavra:

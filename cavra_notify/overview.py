@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from .store import EvidenceStore
 
 OVERVIEW_SCHEMA = "cavra.go-backend-pilot.rollback-drill-overview.v1"
+LEVELS = ("healthy", "warning", "critical")
 RECENT_DELIVERIES = 20
 RECENT_ACKS = 10
 
@@ -93,6 +94,11 @@ def _from_plan(plan: dict[str, Any], now: datetime) -> dict[str, Any]:
     }
 
 
+def worst(levels: list[str | None]) -> str:
+    """The most severe alert level (an unknown or missing level counts as healthy)."""
+    return max((level if level in LEVELS else "healthy" for level in levels), key=LEVELS.index, default="healthy")
+
+
 def build_overview(ctx: Context, store: EvidenceStore) -> dict[str, Any]:
     """Every known schedule (the configured one, then those with a plan in the store): status, due
     date, drills, the latest plan's route decisions, outstanding acknowledgements and recent evidence."""
@@ -113,7 +119,7 @@ def build_overview(ctx: Context, store: EvidenceStore) -> dict[str, Any]:
         "schema_version": OVERVIEW_SCHEMA,
         "generated_at": iso(ctx.now),
         "mode": ctx.settings.mode,
-        "alert_level": escalation["alert_level"],
+        "alert_level": worst([escalation["alert_level"], *(entry["alert_level"] for entry in schedules)]),
         "outstanding_route_count": escalation["outstanding_route_count"],
         "breached_route_count": escalation["breached_route_count"],
         "schedules": schedules,

@@ -200,3 +200,32 @@ def test_a_reminder_is_a_new_notification_with_a_new_key(world: dict[str, Any], 
     assert len(first_keys) == len(reminder_keys) == len(forced_keys) == len(first["deliveries"])
     assert not first_keys & reminder_keys and not reminder_keys & forced_keys and not first_keys & forced_keys
     assert {r.header("Idempotency-Key") for r in receiver.requests} == first_keys | reminder_keys | forced_keys
+
+
+def test_the_console_header_is_the_worst_of_schedule_and_escalation(world: dict[str, Any]) -> None:
+    """Issue 14 item 9: nothing delivered yet (escalation healthy), but the only schedule needs attention."""
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from cavra_notify.api.app import create_app
+
+    with TestClient(create_app()) as client:
+        overview = client.get("/runtime/go-pilot/rollback-drill-overview?now=2027-03-01T00:00:00Z").json()
+    assert overview["outstanding_route_count"] == 0
+    assert [s["status"] for s in overview["schedules"]] == ["needs_attention"]
+    assert overview["alert_level"] == "critical"
+
+
+@pytest.mark.parametrize("argv", [
+    ["evidence", "list", "--limit", "99999999999999999999"],
+    ["evidence", "list", "--limit", "0"],
+    ["runtime", "go-rollback-drill-notification-deliver", "--timeout-seconds", "nan"],
+    ["runtime", "go-rollback-drill-notification-deliver", "--deadline-seconds", "inf"],
+    ["runtime", "go-rollback-drill-notification-deliver", "--retries", "-1"],
+])
+def test_absurd_flags_are_one_clear_line(argv: list[str], world: dict[str, Any],
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 15 item 11: bounds of every numeric delivery and history flag, checked once in the facade."""
+    code, out, err = cavra(capsys, *argv)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("cavra: error: ")
