@@ -18,13 +18,14 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Coroutine, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .connectors import Connector
 from .failures import classify_exception
+from .loops import ProviderLoops
 from .provider import DeliveryFailure, DeliveryRequest, FailureClass, Provider, Receipt
 from .recorder import Recorder
 from .records import Attempt, DeliveryEvidence, Event, Plan, Route, SkippedRoute
@@ -155,47 +156,7 @@ def _finite_or_none(value: object) -> float | None:
     return None
 
 
-class _ProviderLoops:
-    """One event loop per async provider, each in a daemon thread of its own.
-
-    A coroutine ``deliver`` runs on its provider's loop, never on the dispatcher's: a plugin that
-    blocks its loop (``time.sleep`` in ``async def deliver``) delays only its own provider's routes,
-    and the dispatcher's timeouts fire on time. A plugin that swallows cancellation keeps running on
-    its own loop, but the dispatcher stops waiting at the attempt's timeout (recorded as ``timeout``).
-    """
-
-    def __init__(self) -> None:
-        self._loops: dict[str, asyncio.AbstractEventLoop] = {}
-
-    def submit(self, name: str, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:
-        loop = self._loops.get(name)
-        if loop is None:
-            loop = self._loops[name] = asyncio.new_event_loop()
-            threading.Thread(target=self._serve, args=(loop,), name=f"cavra-{name}", daemon=True).start()
-        return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, loop))
-
-    @staticmethod
-    def _serve(loop: asyncio.AbstractEventLoop) -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_forever()
-        pending = asyncio.all_tasks(loop)  # abandoned attempts: cancel them, give them a second
-        for task in pending:
-            task.cancel()
-        if pending:
-            loop.run_until_complete(asyncio.wait(pending, timeout=1.0))
-        loop.run_until_complete(loop.shutdown_asyncgens())  # closes what plugins keep per loop (connections)
-        if not asyncio.all_tasks(loop):
-            loop.close()
-
-    def close(self) -> None:
-        """Stop every loop once its current step ends; nobody waits for a loop a plugin blocks."""
-        for loop in self._loops.values():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(loop.stop)
-        self._loops.clear()
-
-
-async def _call(provider: Provider, request: DeliveryRequest, loops: _ProviderLoops) -> Receipt:
+async def _call(provider: Provider, request: DeliveryRequest, loops: ProviderLoops) -> Receipt:
     if inspect.iscoroutinefunction(provider.deliver):
         result = await loops.submit(provider.name, provider.deliver(request))  # type: ignore[arg-type]
     else:
@@ -228,7 +189,7 @@ class Dispatcher:
         self.event = Event.of(plan)
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._global = asyncio.Semaphore(options.max_concurrency)
-        self._loops = _ProviderLoops()
+        self._loops = ProviderLoops()
         self._started = time.monotonic()
         self._origin = now or datetime.now(UTC)
 

@@ -90,3 +90,19 @@ def test_each_async_provider_runs_on_a_loop_of_its_own_thread(tmp_path: Path) ->
     assert result.outcome == "delivered"
     assert seen["one"][0] != seen["two"][0] and seen["one"][1] != seen["two"][1]
     assert threading.get_ident() not in (seen["one"][0], seen["two"][0])
+
+
+def test_an_async_plugin_raising_systemexit_fails_only_its_route(tmp_path: Path, receiver: Any) -> None:
+    async def exits(request: DeliveryRequest) -> Receipt:
+        raise SystemExit(3)
+
+    registry = toy_registry(Provider("exits", ToySettings, exits))
+    reset_registry(registry)
+    try:
+        healthy = receiver()
+        result, _ = deliver(tmp_path, registry, {"exits": toy("exits"), "ok": hook(healthy)}, FAST)
+    finally:
+        reset_registry(None)
+    evidence = by_connector(result)
+    assert classes(evidence["exits"]) == ["plugin_error"] and "SystemExit" in evidence["exits"]["error"]
+    assert evidence["ok"]["outcome"] == "delivered" and result.outcome == "partial"
