@@ -36,7 +36,7 @@ class _Call:
 async def _guarded(coroutine: Coroutine[Any, Any, Any]) -> Any:
     try:
         return await coroutine
-    except (Exception, asyncio.CancelledError):
+    except (Exception, asyncio.CancelledError, GeneratorExit):  # GeneratorExit: the coroutine is being closed
         raise
     except BaseException as exc:  # SystemExit & co. from a plugin fail its route, not the provider's loop
         raise DeliveryFailure(FailureClass.PLUGIN_ERROR, f"{type(exc).__name__} in deliver") from None
