@@ -89,13 +89,13 @@ class BatchRecorder:
             raise self._error
 
 
-def child(mode: str, routes: int, port: int) -> dict[str, Any]:
+def child(mode: str, routes: int, port: int, window: float) -> dict[str, Any]:
     import dataclasses
     from datetime import datetime
 
     import cavra_notify_webhook  # type: ignore[import-not-found,unused-ignore]
 
-    from cavra_notify import delivery, service, settings
+    from cavra_notify import delivery, recorder, service, settings
     from cavra_notify.hookspecs import hookimpl
     from cavra_notify.plugins import PluginInfo, Registry, reset_registry
     from cavra_notify.provider import DeliveryRequest, Receipt
@@ -128,6 +128,8 @@ def child(mode: str, routes: int, port: int) -> dict[str, Any]:
     reset_registry(registry)
     if mode == "batch-1s":
         delivery.Recorder = BatchRecorder  # type: ignore[misc,assignment]
+    else:
+        recorder.WINDOW = window
     def run() -> float:
         with tempfile.TemporaryDirectory() as tmp:
             files = delivery_bench.write_inputs(Path(tmp), routes, port)
@@ -155,8 +157,9 @@ def child(mode: str, routes: int, port: int) -> dict[str, Any]:
     return {"elapsed": elapsed, "windows_ms": windows}
 
 
-def measure(mode: str, routes: int, port: int) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, __file__, "--child", mode, "--routes", str(routes), "--port", str(port)],
+def measure(mode: str, routes: int, port: int, window: float) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, __file__, "--child", mode, "--routes", str(routes), "--port", str(port),
+                           "--window", str(window)],
                           capture_output=True, text=True, timeout=600, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{mode} run failed:\n{done.stderr[-2000:]}")
@@ -168,11 +171,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--routes", type=int, nargs="+", default=[10, 1000])
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--window", type=float, default=0.01,
+                        help="group commit's window in seconds (default 0.01, the recorder's own)")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.routes[0], args.port)))
+        print(json.dumps(child(args.child, args.routes[0], args.port, args.window)))
         return
     if any(n < 1 or n > 10_000 for n in args.routes) or not 1 <= args.rounds <= 50:
         raise SystemExit("--routes must be 1..10000 and --rounds 1..50")
@@ -187,12 +192,13 @@ def main() -> None:
             for round_ in range(args.rounds):
                 order = MODES if round_ % 2 == 0 else MODES[::-1]  # interleaved, alternating who goes first
                 for mode in order:
-                    runs.setdefault((routes, mode), []).append(measure(mode, routes, port))
+                    runs.setdefault((routes, mode), []).append(measure(mode, routes, port, args.window))
     finally:
         receiver.terminate()
         receiver.join(5)
 
-    print(f"record window: {args.rounds} interleaved rounds per size, python {sys.version.split()[0]}")
+    print(f"record window: {args.rounds} interleaved rounds per size, group window {args.window * 1000:g} ms, "
+          f"python {sys.version.split()[0]}")
     header = ("routes", "recorder", "window min ms", "median ms", "max ms", "fastest s", "routes/s (fastest)")
     lines = [header]
     for (routes, mode), results in runs.items():

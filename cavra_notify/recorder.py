@@ -43,9 +43,9 @@ class Recorder:
     """Stores finished routes' evidence and outcomes by group commit (see the module docstring)."""
 
     def __init__(self, store: EvidenceStore | None, registry: Registry, *, deadline: float,
-                 window: float = WINDOW, batch: int = BATCH) -> None:
+                 window: float | None = None, batch: int = BATCH) -> None:
         self.store, self.registry, self.deadline = store, registry, deadline
-        self.window, self.batch = window, batch
+        self.window, self.batch = WINDOW if window is None else window, batch
         self._pending: list[DeliveryEvidence] = []
         self._writer: asyncio.Task[None] | None = None
         self._error: Exception | None = None
