@@ -46,7 +46,7 @@ def setup(wheelhouse: bool) -> None:
             print("creating .venv ...", flush=True)
             venv.EnvBuilder(with_pip=True).create(VENV)
         print("installing cavra-notify and its plugins into .venv ...", flush=True)
-        packages = ["-e", ".[api,test]"]
+        packages = ["-e", ".[api,test,postgres,signing]"]
         for plugin in PLUGINS:
             packages += ["-e", str(plugin.relative_to(ROOT))]
         code = run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *packages)

@@ -1,7 +1,10 @@
 """cavra-notify: rollback-drill schedules, notification plans and redacted delivery evidence.
 
 The public surface is small and re-exported here, lazily: the read-only CLI commands never pay for
-pluggy or the provider contract they do not use.
+pluggy or the provider contract they do not use. Plugins import everything from here: the contract
+(``Provider``, ``DeliveryRequest`` with its ``Route``, ``Event`` and ``Message``, ``Receipt``,
+``DeliveryFailure``), the failure helpers (``expect_success``, ``classify_exception``, ...), the URL
+setting types, the network settings and the ticketing dedupe flow (``comment_or_create``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ _EXPORTS = {
     "error_code": "failures", "expect_success": "failures", "header": "failures", "parse_retry_after": "failures",
     "HttpUrl": "fields", "OriginUrl": "fields", "SecretHttpUrl": "fields", "ServerUrl": "fields",
     "OpenRecords": "dedupe", "comment_or_create": "dedupe", "stable_key": "dedupe",
+    "NetworkSettings": "network", "network_secrets": "network", "proxy_for": "network",
+    "requests_adapter": "network", "ssl_context": "network",
 }
 
 if TYPE_CHECKING:
@@ -36,6 +41,7 @@ if TYPE_CHECKING:
     )
     from .fields import HttpUrl, OriginUrl, SecretHttpUrl, ServerUrl
     from .hookspecs import hookimpl
+    from .network import NetworkSettings, network_secrets, proxy_for, requests_adapter, ssl_context
     from .provider import (
         DeliveryFailure,
         DeliveryRequest,
@@ -57,8 +63,9 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "CavraError", "ConfigError", "DeliveryFailure", "DeliveryRequest", "Event", "FailureClass", "HttpUrl",
-    "InputError", "Message", "OpenRecords", "OriginUrl", "PluginError", "Provider", "Receipt", "Route",
-    "SecretHttpUrl", "ServerUrl", "SettingsError", "StoreError", "__version__", "check_response",
-    "classify_exception", "classify_status", "comment_or_create", "error_code", "expect_success", "header",
-    "hookimpl", "parse_retry_after", "stable_key",
+    "InputError", "Message", "NetworkSettings", "OpenRecords", "OriginUrl", "PluginError", "Provider",
+    "Receipt", "Route", "SecretHttpUrl", "ServerUrl", "SettingsError", "StoreError", "__version__",
+    "check_response", "classify_exception", "classify_status", "comment_or_create", "error_code",
+    "expect_success", "header", "hookimpl", "network_secrets", "parse_retry_after", "proxy_for",
+    "requests_adapter", "ssl_context", "stable_key",
 ]

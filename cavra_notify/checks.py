@@ -48,10 +48,18 @@ class ConnectorStatus:
     valid: bool
     problem: str | None
     secret_fields: tuple[str, ...]
+    network: dict[str, Any] | None = None  # the effective network settings, redacted (None: not HTTP)
+
+    @property
+    def network_summary(self) -> str:
+        from .network import summary
+
+        return summary(self.network)
 
     def to_json(self) -> dict[str, Any]:
         return {"connector": self.connector, "provider": self.provider, "plugin_installed": self.plugin_installed,
-                "valid": self.valid, "problem": self.problem, "secret_fields": list(self.secret_fields)}
+                "valid": self.valid, "problem": self.problem, "secret_fields": list(self.secret_fields),
+                "network": self.network}
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,7 @@ def check_plugin(name: str) -> PluginCheck:
 def check_connectors(path: str) -> ConnectorsCheck:
     """Validate every connector of the private config against its plugin's settings model."""
     from .connectors import read_config, validate_connector
+    from .network import NetworkSettings, describe
     from .plugins import get_registry
     from .provider import secret_field_names
 
@@ -108,11 +117,13 @@ def check_connectors(path: str) -> ConnectorsCheck:
     rows = []
     for name in sorted(raw.connectors):
         provider = registry.providers.get(raw.provider_of(name))
-        problem = None
+        own = tuple(f for f in secret_field_names(provider.settings_model)
+                    if f not in NetworkSettings.model_fields) if provider else ()
+        problem, network = None, None
         try:
-            validate_connector(raw, name, registry)
+            network = describe(validate_connector(raw, name, registry).settings)
         except ConfigError as exc:
             problem = str(exc)
         rows.append(ConnectorStatus(name, raw.provider_of(name), provider is not None, problem is None, problem,
-                                    tuple(secret_field_names(provider.settings_model)) if provider else ()))
+                                    own, network))
     return ConnectorsCheck(raw.path, tuple(rows))

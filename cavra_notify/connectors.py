@@ -111,7 +111,7 @@ def _shape(document: Any, path: str, where: str) -> RawConfig:
             raise ConfigError(f"{where}: {json_path(['connectors', name])}: expected an object")
         if not isinstance(entry.get("provider", ""), str):
             raise ConfigError(f"{where}: {json_path(['connectors', name, 'provider'])}: expected a plugin name")
-        connectors[name] = {key: _anchored(value, folder) for key, value in entry.items()}
+        connectors[name] = {key: _anchored(value, folder, key in PATH_SETTINGS) for key, value in entry.items()}
     deny = document.get("customer_denylist", [])
     if not isinstance(deny, list) or not all(isinstance(n, str) for n in deny):
         raise ConfigError(f"{where}: $.customer_denylist: expected a list of names")
@@ -124,8 +124,14 @@ def _shape(document: Any, path: str, where: str) -> RawConfig:
                      _anchored(document.get("evidence_signing_key"), folder), document.get("fallback_route"))
 
 
-def _anchored(value: Any, folder: Path) -> Any:
-    """A ``{"file": PATH}`` secret ref with a relative path is relative to the config file's folder."""
+PATH_SETTINGS = frozenset({"ca_bundle", "client_cert", "client_key"})  # file paths among the network settings
+
+
+def _anchored(value: Any, folder: Path, is_path: bool = False) -> Any:
+    """A ``{"file": PATH}`` secret ref (or, with ``is_path``, a path setting such as ``ca_bundle``) with a
+    relative path is relative to the config file's folder, not the working directory."""
+    if is_path and isinstance(value, str) and value and not Path(value).is_absolute():
+        return str(folder / value)
     if isinstance(value, dict) and len(value) == 1 and isinstance(value.get("file"), str) and value["file"]:
         return value if Path(value["file"]).is_absolute() else {"file": str(folder / value["file"])}
     return value

@@ -295,6 +295,7 @@ class Dispatcher:
     def _evidence(self, route: Route, connector: str, key: str, target: str | None,
                   attempts: list[Attempt], failure: DeliveryFailure | None, claim: str, started: str | None,
                   receipt: Receipt | None = None) -> DeliveryEvidence:
+        from .network import evidence_fields
         from .redact import redact_url
 
         provider = self.connectors[connector].provider if connector in self.connectors else route.provider
@@ -323,6 +324,7 @@ class Dispatcher:
             completed_at=iso(self.clock()),
             receipt=dict(receipt.details) if ok and receipt else {},
             target=redact_url(target) if target else None,
+            network=evidence_fields(self.connectors[connector].settings if connector in self.connectors else None),
         )
 
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import settings as _settings
@@ -25,21 +26,31 @@ from .timeutil import parse_aware, utcnow
 
 if TYPE_CHECKING:
     from .checks import ConnectorsCheck, PluginCheck
-    from .delivery import Result
+    from .delivery import Result as Result  # re-exported for the faces' type hints
     from .gate import Evaluation, Readiness
     from .records import Acknowledgement, EscalationPlan, Plan
     from .schedule import ScheduleReport
     from .service import Context
     from .store import EvidenceStore
+    from .sweep import SweepResult
 
 __all__ = [
     "AckRequest", "Cavra", "CavraError", "ConfigError", "DeliverRequest", "DeliveryOptions", "HistoryQuery",
-    "InputError", "PlanRequest", "Settings", "SettingsError", "StoreError", "parse_time",
+    "InputError", "PlanRequest", "Settings", "SettingsError", "StoreError", "SweepRequest", "parse_time",
 ]
 MODES = _settings.MODES
 ENV = {"mode": _settings.ENV_MODE, "history": _settings.ENV_HISTORY, "schedule": _settings.ENV_SCHEDULE,
        "due_soon": _settings.ENV_DUE_SOON, "max_age": _settings.ENV_MAX_AGE,
        "connectors": _settings.ENV_CONNECTORS, "evidence_db": "CAVRA_EVIDENCE_DB"}
+def configure_logging(log_format: str | None = None, level: str = "warning") -> None:
+    """Log to stderr as text or JSON lines (``--log-format``, else ``CAVRA_LOG_FORMAT``); see ``logs``."""
+    import logging
+
+    from .logs import configure
+
+    configure(log_format, getattr(logging, level.upper(), logging.WARNING))
+
+
 def gate_evidence() -> tuple[Any, ...]:
     """The Go pilot gate's other evidence inputs (key, flag, environment variable, kind)."""
     from .gate import EVIDENCE
@@ -94,6 +105,26 @@ class DeliverRequest(PlanRequest):
 
 
 @dataclass(frozen=True)
+class SweepRequest:
+    """A folder of schedules (each with ``<stem>.history.json`` beside it, or in ``histories``); ``mode``
+    None means ``CAVRA_GO_BACKEND_MODE``, else ``promoted``; ``progress(done, total)`` is told as it goes."""
+
+    schedules: str
+    histories: str | None = None
+    mode: str | None = None
+    due_soon_days: str | None = None
+    max_age_days: str | None = None
+    connector_config: str | None = None
+    routing_policy_path: str | None = None
+    providers: str = "all"
+    force: bool = False
+    options: DeliveryOptions = field(default_factory=DeliveryOptions)
+    now: datetime | None = None
+    progress: Callable[[int, int], None] | None = None
+    metrics_textfile: str | None = None  # Prometheus text for node-exporter, written when the sweep ends
+
+
+@dataclass(frozen=True)
 class AckRequest:
     schedule_id: str
     provider: str
@@ -130,8 +161,9 @@ class Cavra:
     """
 
     def __init__(self, settings: Settings, *, evidence_db: str | None = None, generated_by: str = "cavra",
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None, read_only: bool = False) -> None:
         self.settings = settings
+        self.read_only = read_only  # read commands open an existing store without creating or writing
         self.env = dict(os.environ if env is None else env)
         self.evidence_db = evidence_db or self.env.get(ENV["evidence_db"]) or None
         self.generated_by = generated_by
@@ -140,11 +172,11 @@ class Cavra:
 
     @classmethod
     def from_flags(cls, *, env: Mapping[str, str] | None = None, evidence_db: str | None = None,
-                   generated_by: str = "cavra", **flags: Any) -> Cavra:
+                   generated_by: str = "cavra", read_only: bool = False, **flags: Any) -> Cavra:
         """Settings from flags, else the environment, else defaults (SPEC §3); see ``settings.resolve``."""
         environment = dict(os.environ if env is None else env)
         return cls(_settings.resolve(env=environment, **flags), evidence_db=evidence_db, generated_by=generated_by,
-                   env=environment)
+                   env=environment, read_only=read_only)
 
     @staticmethod
     def default_evidence_db(env: Mapping[str, str]) -> str:
@@ -159,7 +191,7 @@ class Cavra:
             if self._store is None:
                 from .store import open_store
 
-                self._store = open_store(self.evidence_db)
+                self._store = open_store(self.evidence_db, read_only=self.read_only)
             return self._store
 
     def close(self) -> None:
@@ -248,6 +280,27 @@ class Cavra:
         return service.deliver(ctx, report, policy, store=self.store(), providers=request.providers,
                                force=request.force, options=options, generated_by=self.generated_by)
 
+    def sweep(self, request: SweepRequest) -> SweepResult:
+        """Evaluate, plan and deliver every schedule of a folder in one pass (``cavra_notify.sweep``)."""
+        from . import sweep
+        from .delivery import Options
+
+        o = request.options
+        options = Options(retries=o.retries, timeout=o.timeout_seconds, deadline=o.deadline_seconds)
+        from .metrics import sweep_metrics
+
+        metrics = sweep_metrics(request.metrics_textfile)  # a textfile that cannot be written is refused first
+        try:
+            return sweep.run_sweep(sweep.SweepRequest(
+                schedules=Path(request.schedules), histories=Path(request.histories) if request.histories else None,
+                now=request.now or utcnow(), mode=request.mode, due_soon_days=request.due_soon_days,
+                max_age_days=request.max_age_days, connector_config=request.connector_config,
+                routing_policy=request.routing_policy_path, provider=request.providers, force=request.force,
+                options=options), self.store(), progress=request.progress)
+        finally:
+            if metrics is not None:
+                metrics.write(self.store())
+
     def acknowledge(self, request: AckRequest) -> Acknowledgement:
         from .acks import record_ack
 
@@ -282,6 +335,53 @@ class Cavra:
             raise SettingsError("--connector-config: no connector config given (or set CAVRA_CONNECTOR_CONFIG)")
         return check_connectors(self.settings.connector_config_path)
 
+    # --- metrics ------------------------------------------------------------------------------------
+    @staticmethod
+    def enable_metrics() -> None:
+        """Count deliveries, attempts and retries from now on (``cavra_notify.metrics``)."""
+        from .metrics import enable
+
+        enable()
+
+    def metrics_text(self) -> bytes:
+        """The Prometheus text format: the counters since :meth:`enable_metrics` and this store's gauges."""
+        from .metrics import enable
+
+        metrics = enable()
+        metrics.use_store(self.store)
+        return metrics.text()
+
+    # --- the store itself ----------------------------------------------------------------------------
+    @staticmethod
+    def migrate_store(evidence_db: str | None) -> dict[str, Any]:
+        """Bring the store's schema to this version (opening it writable applies every missing migration)."""
+        from .store import SCHEMA_VERSION, open_store
+
+        store = open_store(evidence_db)
+        label = getattr(store, "label", "")
+        store.close()
+        return {"store": label, "schema_version": SCHEMA_VERSION}
+
+    @staticmethod
+    def copy_store(source: str, target: str) -> dict[str, Any]:
+        """Copy every record and notification-log row into a new, empty store; each schedule's bundle must
+        have the same chain hash on both sides (``cavra_notify.store.transfer``)."""
+        from .store import open_store
+        from .store.sql import SQLStore
+        from .store.transfer import copy_store
+
+        origin = open_store(source, read_only=True)
+        try:
+            destination = open_store(target)
+            try:
+                if not (isinstance(origin, SQLStore) and isinstance(destination, SQLStore)):
+                    raise SettingsError("store copy works between the SQLite and PostgreSQL stores only")
+                return copy_store(origin, destination)
+            finally:
+                destination.close()
+        finally:
+            origin.close()
+
     # --- evidence (read) -------------------------------------------------------------------------
     def history(self, query: HistoryQuery) -> list[dict[str, Any]]:
         return self.store().history(schedule_id=query.schedule_id, provider=query.provider, kind=query.kind,
@@ -304,16 +404,24 @@ class Cavra:
 
         return build_overview(self.context(now), self.store())
 
-    def export(self, schedule_id: str) -> dict[str, Any]:
-        return self.store().export(schedule_id)
+    def export(self, schedule_id: str, from_seq: int | None = None, to_seq: int | None = None
+               ) -> tuple[dict[str, Any], str | None]:
+        """A hash-chained bundle of the schedule's records (a sequence range when given), signed with the
+        private config's ``evidence_signing_key`` when it has one: (the bundle, a note when unsigned)."""
+        from .store.signing import signed_export
+
+        return signed_export(self.store(), schedule_id, from_seq=from_seq, to_seq=to_seq,
+                             config_path=self.settings.connector_config_path)
 
     @staticmethod
-    def verify(bundle_path: str) -> tuple[dict[str, Any], list[str]]:
-        """Read an exported bundle and check it: (the bundle, its problems; none when intact)."""
+    def verify(bundle_path: str, public_key: str | None = None) -> tuple[dict[str, Any], list[str], str]:
+        """Read an exported bundle and check its chain, range and (with ``public_key``) its signature:
+        (the bundle, its problems — none when intact, what was proven)."""
         from .jsonfile import read_json
-        from .store import verify_bundle
+        from .store.signing import verify_with_key
 
         bundle = read_json(bundle_path, "evidence bundle", max_bytes=512 * 1024 * 1024)
         if not isinstance(bundle, dict):
             raise InputError(f"evidence bundle {bundle_path}: not a bundle object")
-        return bundle, verify_bundle(bundle)
+        problems, proof = verify_with_key(bundle, public_key)
+        return bundle, problems, proof

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import re
 import time
 from collections.abc import Container, Mapping
 
-from .provider import DeliveryFailure, FailureClass
+from .provider import MAX_RETRY_AFTER, DeliveryFailure, FailureClass
 
 
 def classify_status(status: int) -> FailureClass | None:
@@ -17,7 +18,7 @@ def classify_status(status: int) -> FailureClass | None:
         return None
     if status == 429:
         return FailureClass.RATE_LIMITED
-    if status in (401, 403):
+    if status in (401, 403, 407):  # 407: the proxy refused its credentials
         return FailureClass.AUTH
     if status in (408, 504):
         return FailureClass.TIMEOUT
@@ -27,21 +28,32 @@ def classify_status(status: int) -> FailureClass | None:
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
-    if value is None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date.
+
+    Unparseable or non-finite values (``inf``, ``nan``, ``1e999``) are ignored (``None``); a past
+    date is 0; anything above :data:`MAX_RETRY_AFTER` is capped to it.
+    """
+    if not isinstance(value, str):
         return None
     value = value.strip()
+    seconds: float | None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
+        seconds = _seconds_until(value, now)
+    if seconds is None or not math.isfinite(seconds):
+        return None
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
+
+
+def _seconds_until(value: str, now: float | None) -> float | None:
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if when is None or when.tzinfo is None:
+            return None
+        return when.timestamp() - (time.time() if now is None else now)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when is None or when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def header(headers: Mapping[str, str] | None, name: str) -> str | None:
@@ -120,7 +132,8 @@ _TIMEOUT_NAMES = {"TimeoutException", "Timeout", "ReadTimeout", "ConnectTimeout"
                   "ReadTimeoutError", "ConnectTimeoutError", "WriteTimeout", "PoolTimeout"}
 _CONNECTION_NAMES = {"ConnectError", "ConnectionError", "NewConnectionError", "ConnectionRefusedError",
                      "RemoteProtocolError", "NetworkError", "MaxRetryError", "ProtocolError",
-                     "URLError", "ConnectionResetError"}
+                     "URLError", "ConnectionResetError", "ClientConnectionError", "ClientPayloadError",
+                     "SSLError", "CertificateError", "ProxyError", "ClientProxyConnectionError"}
 
 
 def classify_exception(exc: BaseException) -> DeliveryFailure:

@@ -11,6 +11,7 @@ core (see :mod:`cavra_notify.failures`).
 from __future__ import annotations
 
 import enum
+import math
 import typing
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -68,7 +69,23 @@ class DeliveryFailure(Exception):
         self.failure_class = FailureClass(failure_class)
         self.message = message
         self.status_code = status_code
-        self.retry_after = retry_after
+        self.retry_after = _sane_wait(retry_after)
+
+
+MAX_RETRY_AFTER = 3600.0
+"""Longest wait a server's ``Retry-After`` can ask for; longer ones are capped (the deadline caps it again)."""
+
+
+def _sane_wait(seconds: object) -> float | None:
+    """A finite wait in [0, MAX_RETRY_AFTER], or ``None``: NaN, infinities and non-numbers are ignored, so no
+    plugin can stall a run or put a non-JSON number into the evidence."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        return None
+    try:
+        value = float(seconds)
+    except OverflowError:  # an int too large for a float
+        return MAX_RETRY_AFTER
+    return min(max(0.0, value), MAX_RETRY_AFTER) if math.isfinite(value) else None
 
 
 @dataclass(frozen=True)

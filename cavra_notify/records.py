@@ -10,7 +10,7 @@ serialises them, the faces render them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 PLAN_SCHEMA: Final = "cavra.go-backend-pilot.rollback-drill-notification-plan.v1"
@@ -238,6 +238,7 @@ class DeliveryEvidence:
     completed_at: str | None
     receipt: Mapping[str, Any]
     target: str | None
+    network: Mapping[str, Any] = field(default_factory=dict)  # e.g. ``tls_verify: false``, only when notable
     metadata_kind: str = METADATA_KIND
     connector_delivery_source: str = DELIVERY_SOURCE
 
@@ -255,6 +256,7 @@ class DeliveryEvidence:
             "outcome": self.outcome, "status_code": self.status_code, "failure_class": self.failure_class,
             "error": self.error, "attempts": [a.to_json() for a in self.attempts], "started_at": self.started_at,
             "completed_at": self.completed_at, "receipt": dict(self.receipt), "target": self.target,
+            **self.network,
         }
 
 

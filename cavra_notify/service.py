@@ -125,12 +125,10 @@ def connectors_for(ctx: Context, names: list[str]) -> dict[str, Connector]:
 def install_log_redaction(secrets: list[str]) -> Redactor:
     """Seed the process redactor (every log record already passes through it) and make sure warnings
     reach stderr; the same redactor for every delivery of the process, never one per delivery."""
-    import logging
-
+    from .logs import configure
     from .redact import seed
 
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.WARNING, format="cavra: %(levelname)s: %(message)s")
+    configure()
     return seed(secrets)
 
 

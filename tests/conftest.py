@@ -48,3 +48,6 @@ def fresh_process_redactor() -> Iterator[None]:
 
     yield
     reset_process_redactor()
+
+
+from .backends import evidence_db, pg_server  # noqa: E402,F401  (SQLite and PostgreSQL evidence stores)

@@ -35,8 +35,8 @@ def canary(prefix: str) -> str:
 class Deployment:
     """Files of one server: schedule, history, connector config, evidence store; and the canaries."""
 
-    def __init__(self, tmp_path: Path, receivers: tuple[Any, Any]) -> None:
-        self.tmp = tmp_path
+    def __init__(self, tmp_path: Path, receivers: tuple[Any, Any], evidence_db: str) -> None:
+        self.tmp, self.evidence_db = tmp_path, evidence_db
         self.token = canary("api-")
         self.signing = canary("sig-")
         self.url_secret = canary("")
@@ -75,7 +75,7 @@ class Deployment:
             env["CAVRA_GO_ROLLBACK_DRILL_SCHEDULE"] = self.write("schedule.json", self.schedule)
         if connectors:
             env["CAVRA_CONNECTOR_CONFIG"] = self.write("connectors.json", self.connectors)
-        app = create_app(env, str(self.tmp / "evidence.db"), **kwargs)
+        app = create_app(env, self.evidence_db, **kwargs)
         client = TestClient(app, client=client_addr)
         original = client.request
 
@@ -114,8 +114,8 @@ def receivers(shared_receivers: tuple[Any, Any]) -> tuple[Any, Any]:
 
 
 @pytest.fixture
-def dep(tmp_path: Path, receivers: tuple[Any, Any]) -> Deployment:
-    return Deployment(tmp_path, receivers)
+def dep(tmp_path: Path, receivers: tuple[Any, Any], evidence_db: str) -> Deployment:
+    return Deployment(tmp_path, receivers, evidence_db)  # on SQLite and on PostgreSQL
 
 
 @pytest.fixture
@@ -398,7 +398,7 @@ def test_errors_are_json(dep: Deployment, api: TestClient) -> None:
 
 
 def test_a_genuine_bug_is_a_json_500_naming_only_the_exception_type(dep: Deployment) -> None:
-    app = create_app(dep.env, str(dep.tmp / "evidence.db"))
+    app = create_app(dep.env, dep.evidence_db)
 
     def broken() -> None:
         raise RuntimeError("internal detail " + dep.token)

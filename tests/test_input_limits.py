@@ -366,3 +366,15 @@ def test_a_relative_secret_file_resolves_from_the_config_folder(tmp_path: Path,
     assert api_token(raw) == "tok-from-the-config-folder"
     assert resolve_secret(raw.connectors["w"]["url"], "w") == "tok-from-the-config-folder"
     assert resolve_secret(raw.signing_key_ref, "evidence_signing_key") == "tok-from-the-config-folder"
+
+
+def test_relative_tls_paths_resolve_from_the_config_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "private"
+    folder.mkdir()
+    (folder / "c.json").write_text(json.dumps({"connectors": {"w": {
+        "ca_bundle": "ca.pem", "client_cert": "tls/client.pem", "client_key": "/abs/client.key", "url": "x.pem"}}}))
+    monkeypatch.chdir(tmp_path)
+    entry = read_config("private/c.json").connectors["w"]
+    assert Path(entry["ca_bundle"]).parent.resolve() == folder.resolve()
+    assert Path(entry["client_cert"]).resolve() == (folder / "tls" / "client.pem").resolve()
+    assert entry["client_key"] == "/abs/client.key" and entry["url"] == "x.pem", "only path settings move"

@@ -285,3 +285,106 @@ def test_a_half_registered_plugin_leaves_nothing_behind() -> None:
     assert "half" not in registry.providers and registry.plugins["half"].providers == []
     registry.delivery_recorded({"route_key": "r"})
     assert observed == []
+
+
+# --- hostile plugins at import (issue 15) ----------------------------------------------------
+
+def test_a_plugin_that_exits_at_import_is_that_plugins_load_failure(site: Path) -> None:
+    make_dist(site, "exiting-cavra", "exiting_cavra", "import sys\nsys.exit(0)\n", "exiting")
+    done = run(site, "plugins", "--json")
+    assert done.returncode == 0, done.stderr
+    plugins = {p["name"]: p for p in json.loads(done.stdout)}
+    assert plugins["exiting"]["loaded"] is False and "SystemExit" in plugins["exiting"]["error"]
+    assert "exiting-cavra" in plugins["exiting"]["error"]
+    assert plugins["thirdparty"]["loaded"] is True and plugins["webhook"]["loaded"] is True
+
+
+def test_a_plugin_that_exits_in_its_register_hook_is_isolated(site: Path) -> None:
+    source = "import sys\nfrom cavra_notify import hookimpl\n\n@hookimpl\ndef cavra_register_providers(register):\n" \
+             "    raise SystemExit(3)\n"
+    make_dist(site, "quitter-cavra", "quitter_cavra", source, "quitter")
+    done = run(site, "plugins", "--json")
+    assert done.returncode == 0, done.stderr
+    plugins = {p["name"]: p for p in json.loads(done.stdout)}
+    assert plugins["quitter"]["loaded"] is False and "SystemExit" in plugins["quitter"]["error"]
+
+
+def test_a_hung_import_becomes_a_clear_error_naming_the_distribution(site: Path) -> None:
+    make_dist(site, "hanging-cavra", "hanging_cavra", "import time\ntime.sleep(3600)\n", "hanging")
+    done = run(site, "plugins", "--json", CAVRA_PLUGIN_IMPORT_TIMEOUT="1")
+    assert done.returncode == 0, done.stderr
+    plugins = {p["name"]: p for p in json.loads(done.stdout)}
+    error = plugins["hanging"]["error"]
+    assert plugins["hanging"]["loaded"] is False and "hanging-cavra" in error and "did not finish within 1s" in error
+    assert plugins["thirdparty"]["loaded"] is True
+
+    strict = run(site, "plugins", "--json", CAVRA_PLUGIN_IMPORT_TIMEOUT="1", CAVRA_PLUGINS_STRICT="1")
+    assert strict.returncode == 2 and strict.stdout == ""
+    assert strict.stderr.startswith("cavra: error: plugin hanging (hanging-cavra) failed to import: TimeoutError")
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "soon"])
+def test_a_bad_import_timeout_is_one_clear_line(site: Path, value: str) -> None:
+    done = run(site, "plugins", "--json", CAVRA_PLUGIN_IMPORT_TIMEOUT=value)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("cavra: error: CAVRA_PLUGIN_IMPORT_TIMEOUT: expected a positive number")
+
+
+# --- load only the plugins a delivery uses (issue 19) ----------------------------------------
+
+OBSERVER = '''
+"""An observer-only plugin: it registers no provider and counts delivery records."""
+from cavra_notify import hookimpl
+
+SEEN = []
+
+
+@hookimpl
+def cavra_delivery_recorded(evidence):
+    SEEN.append(evidence["route_key"])
+'''
+
+HEAVY_SDKS = ("jira", "pysnow", "slack_sdk", "pymsteams")
+
+
+def test_a_webhook_only_delivery_imports_no_other_providers_sdk(tmp_path: Path) -> None:
+    examples = ROOT / "examples"
+    schedule = json.loads((examples / "schedule.json").read_text())
+    schedule.update(notification_providers=["webhook"], owner_routes={})
+    (tmp_path / "schedule.json").write_text(json.dumps(schedule))
+    with FakeReceiver() as rx:
+        (tmp_path / "connectors.json").write_text(json.dumps({"connectors": {"webhook": {"url": rx.url + "/h"}}}))
+        script = textwrap.dedent(f"""
+            import json, sys
+            from cavra_notify.cli import main
+            code = main(["runtime", "go-rollback-drill-notification-deliver", "--mode", "promoted",
+                         "--rollback-drill-schedule-path", {str(tmp_path / "schedule.json")!r},
+                         "--rollback-drill-history-path", {str(examples / "history.json")!r},
+                         "--connector-config", {str(tmp_path / "connectors.json")!r},
+                         "--evidence-db", {str(tmp_path / "e.db")!r}, "--now", "2026-12-20T00:00:00Z", "--json"])
+            sys.stderr.write(json.dumps([code, sorted(m for m in {HEAVY_SDKS!r} if m in sys.modules)]))
+        """)
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("CAVRA_")}
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environ,
+                              timeout=120, check=False)
+        sent = len(rx.requests_to("/h"))
+    code, imported = json.loads(done.stderr.strip().splitlines()[-1])
+    assert code == 0 and sent == 2, done.stderr
+    assert imported == []
+
+
+def test_lookups_load_only_the_named_plugin_and_observers_still_hear_every_record(on_path: Path) -> None:
+    make_dist(on_path, "observer-cavra", "observer_cavra", OBSERVER, "observer")
+    importlib.invalidate_caches()
+    registry = discover(env={})
+    try:
+        assert registry.providers.get("webhook") is not None
+        assert set(registry._plugins) == {"webhook"}  # nothing else imported yet
+        registry.delivery_recorded({"route_key": "r-1"})
+        assert set(registry._plugins) == {"webhook", "observer"}  # the observer, not the other providers
+        assert sys.modules["observer_cavra"].SEEN == ["r-1"]
+        assert "thirdparty" in registry.providers and "slack" not in registry._plugins  # by its name
+        assert "no-such-provider" not in registry.providers  # an unknown name: the rest load to look
+        assert {"slack", "jira", "servicenow", "teams"} <= set(registry._plugins)
+    finally:
+        sys.modules.pop("observer_cavra", None)

@@ -89,6 +89,7 @@ def create_app(settings_env: Mapping[str, str] | None = None, evidence_db: str |
 
     from .. import __version__
     from .console import router as console_router
+    from .metrics import install as install_metrics
     from .routes import router
 
     app = FastAPI(title="cavra-notify", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
@@ -98,5 +99,6 @@ def create_app(settings_env: Mapping[str, str] | None = None, evidence_db: str |
     _install_error_handlers(app)
     app.include_router(router)
     app.include_router(console_router)
+    install_metrics(app)  # GET /metrics
     app.add_middleware(RequestGuard, auth=Auth(state.token, allow_unauthenticated_loopback))  # type: ignore[arg-type]
     return app

@@ -32,11 +32,12 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     if len(argv) > 1 and argv[0] == "runtime" and argv[1] in runtime.READ_ONLY:
         runtime.add_commands(commands, only=argv[1])
         return parser
-    from . import admin, serve
+    from . import admin, serve, store
 
     runtime.add_commands(commands)
     admin.add_commands(commands)
     serve.add_commands(commands)
+    store.add_commands(commands)
     return parser
 
 

@@ -45,10 +45,14 @@ def add_commands(commands: Any) -> None:
     p.add_argument("schedule_id")
     p.add_argument("--json", action="store_true", help="the bundle as JSON (its only form)")
     p.add_argument("--evidence-db")
+    p.add_argument("--connector-config", help="signs with its evidence_signing_key (env CAVRA_CONNECTOR_CONFIG)")
+    p.add_argument("--from-seq", type=int, help="first store sequence number (a range export says and signs it)")
+    p.add_argument("--to-seq", type=int, help="last store sequence number (default: the store's last)")
     p.set_defaults(handler=cmd_evidence_export)
-    p = sub.add_parser("verify", help="check an exported bundle's hashes")
+    p = sub.add_parser("verify", help="check an exported bundle's hashes, range and signature")
     p.add_argument("bundle")
     p.add_argument("--json", action="store_true", help="the verdict as JSON")
+    p.add_argument("--public-key", help="PEM Ed25519 public key the bundle must be signed with")
     p.set_defaults(handler=cmd_evidence_verify)
     p = sub.add_parser("dashboard", help="counts of deliveries, failures, acks and outstanding routes")
     p.add_argument("--now")
@@ -87,14 +91,16 @@ def cmd_connectors_check(args: argparse.Namespace) -> int:
     if args.json:
         output.emit_json(report.to_json())
     else:
-        output.emit(output.table(["CONNECTOR", "PROVIDER", "INSTALLED", "VALID", "PROBLEM"], [
+        output.emit(output.table(["CONNECTOR", "PROVIDER", "INSTALLED", "VALID", "NETWORK", "PROBLEM"], [
             (c.connector, c.provider, "yes" if c.plugin_installed else "no", "yes" if c.valid else "NO",
-             c.problem or "") for c in report.connectors]))
+             c.network_summary, c.problem or "") for c in report.connectors]))
     return 0 if report.valid else 2
 
 
 def _evidence(args: argparse.Namespace) -> facade.Cavra:
-    return facade.Cavra.from_flags(evidence_db=getattr(args, "evidence_db", None))
+    """The facade for the evidence commands: they only read, so the store opens read-only."""
+    return facade.Cavra.from_flags(evidence_db=getattr(args, "evidence_db", None), read_only=True,
+                                   connector_config_path=getattr(args, "connector_config", None))
 
 
 def cmd_evidence_list(args: argparse.Namespace) -> int:
@@ -122,21 +128,24 @@ def cmd_evidence_show(args: argparse.Namespace) -> int:
 def cmd_evidence_export(args: argparse.Namespace) -> int:
     """The bundle; JSON is its only form (``--json`` is accepted for symmetry)."""
     with _evidence(args) as cavra:
-        output.emit_json(cavra.export(args.schedule_id))
+        bundle, note = cavra.export(args.schedule_id, args.from_seq, args.to_seq)
+    output.emit_json(bundle)
+    if note:
+        output.warn(f"note: {note}")
     return 0
 
 
 def cmd_evidence_verify(args: argparse.Namespace) -> int:
-    bundle, problems = facade.Cavra.verify(args.bundle)
+    bundle, problems, proof = facade.Cavra.verify(args.bundle, args.public_key)
     if args.json:
-        output.emit_json({"bundle": args.bundle, "intact": not problems, "problems": problems,
+        output.emit_json({"bundle": args.bundle, "intact": not problems, "problems": problems, "proof": proof,
                           "record_count": len(bundle.get("records", [])), "chain_hash": bundle.get("chain_hash")})
     else:
         for line in problems:
             output.emit(f"TAMPERED: {line}")
         if not problems:
             output.emit(f"bundle intact: {len(bundle.get('records', []))} records, "
-                        f"chain hash {bundle.get('chain_hash')}")
+                        f"chain hash {bundle.get('chain_hash')} ({proof})")
     return 1 if problems else 0
 
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import facade, service
+from .. import facade
 from . import output
 
 if TYPE_CHECKING:
-    from ..delivery import Result
     from ..records import DeliveryEvidence
 
 
@@ -57,7 +55,7 @@ def add_commands(sub: Any, common: Callable[..., None], plan_flags: Callable[...
     p.add_argument("--schedules", required=True, help="folder of schedule JSON files")
     p.add_argument("--histories", help="folder of histories named like the schedules (default: <stem>.history.json "
                                        "beside each schedule)")
-    p.add_argument("--mode", default="promoted")
+    p.add_argument("--mode", help="default: env CAVRA_GO_BACKEND_MODE, else promoted")
     p.add_argument("--rollback-drill-due-soon-days")
     p.add_argument("--rollback-drill-max-age-days")
     p.add_argument("--connector-config")
@@ -66,15 +64,10 @@ def add_commands(sub: Any, common: Callable[..., None], plan_flags: Callable[...
     p.add_argument("--force", action="store_true")
     p.add_argument("--now")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--metrics-textfile", help="write Prometheus metrics here when the sweep ends (node-exporter)")
     _delivery_flags(p)
     _store_flag(p)
     p.set_defaults(handler=cmd_sweep)
-
-
-def open_store(args: argparse.Namespace) -> Any:
-    from ..store import open_store as _open
-
-    return _open(args.evidence_db)
 
 
 def options(args: argparse.Namespace) -> facade.DeliveryOptions:
@@ -82,20 +75,7 @@ def options(args: argparse.Namespace) -> facade.DeliveryOptions:
                                   deadline_seconds=args.deadline_seconds)
 
 
-def _options(args: argparse.Namespace) -> Any:
-    from ..delivery import Options
-
-    o = options(args)
-    return Options(retries=o.retries, timeout=o.timeout_seconds, deadline=o.deadline_seconds)
-
-
-def _now(args: argparse.Namespace) -> Any:
-    from ..timeutil import parse_aware, utcnow
-
-    return parse_aware(args.now, "--now") if args.now else utcnow()
-
-
-def print_deliveries(result: Result) -> None:
+def print_deliveries(result: facade.Result) -> None:
     payload = result.to_json()
     output.emit(f"delivery {payload['outcome']}: {payload['delivered_count']} delivered, "
                 f"{payload['failed_count']} failed, {len(payload['skipped'])} skipped (plan {payload['plan_id']})")
@@ -158,64 +138,26 @@ def cmd_escalation(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pairs(schedules: Path, histories: Path | None) -> list[tuple[Path, Path | None]]:
-    from ..errors import InputError
-
-    if not schedules.is_dir():
-        raise InputError(f"--schedules {schedules}: not a folder")
-    pairs = []
-    for file in sorted(schedules.glob("*.json")):
-        if file.name.endswith(".history.json"):
-            continue
-        stem = file.name.removesuffix(".json")
-        history = (histories / f"{stem}.json") if histories else (schedules / f"{stem}.history.json")
-        pairs.append((file, history if history.exists() else None))
-    return pairs
-
-
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .. import settings as settings_mod
-    from ..errors import CavraError
-
-    now, options = _now(args), _options(args)
-    pairs = _pairs(Path(args.schedules), Path(args.histories) if args.histories else None)
-    store = open_store(args)
-    rows: list[dict[str, Any]] = []
-    worst = 0
+    request = facade.SweepRequest(
+        schedules=args.schedules, histories=args.histories, mode=args.mode,
+        due_soon_days=args.rollback_drill_due_soon_days, max_age_days=args.rollback_drill_max_age_days,
+        connector_config=args.connector_config, routing_policy_path=args.routing_policy, providers=args.provider,
+        force=args.force, options=options(args), now=facade.parse_time(args.now), progress=_progress,
+        metrics_textfile=args.metrics_textfile)
     try:
-        for index, (schedule, history) in enumerate(pairs, 1):
-            _progress(index, len(pairs))
-            resolved = settings_mod.resolve(
-                mode=args.mode, schedule_path=str(schedule), history_path=str(history) if history else None,
-                due_soon_days=args.rollback_drill_due_soon_days, max_age_days=args.rollback_drill_max_age_days,
-                connector_config_path=args.connector_config)
-            ctx = service.context(resolved, now)
-            report = service.schedule_report(ctx)
-            row = {"schedule": schedule.name, "status": report.status, "next_due_at": report.as_dict()["schedule"][
-                "next_due_at"], "outcome": "", "delivered": 0, "failed": 0, "skipped": 0}
-            try:
-                policy = service.routing_policy(ctx, path=args.routing_policy)
-                result = service.deliver(ctx, report, policy, store=store, providers=args.provider,
-                                         force=args.force, options=options, generated_by="cavra sweep")
-                payload = result.to_json()
-                row.update(outcome=result.outcome, delivered=payload["delivered_count"],
-                           failed=payload["failed_count"], skipped=len(payload["skipped"]))
-                worst = max(worst, result.exit_code)
-            except CavraError as exc:
-                row.update(outcome="error", error=str(exc))
-                worst = max(worst, exc.exit_code)
-            rows.append(row)
+        with facade.Cavra.from_flags(evidence_db=args.evidence_db, generated_by="cavra sweep") as cavra:
+            result = cavra.sweep(request)
     finally:
-        store.close()
         _progress(0, 0)
     if args.json:
-        output.emit_json({"generated_at": now.isoformat(), "schedules": rows})
+        output.emit_json(result.to_json())
     else:
-        output.emit(output.table(["SCHEDULE", "STATUS", "NEXT DUE", "OUTCOME", "DELIVERED", "FAILED", "SKIPPED"],
-                                 [(r["schedule"], r["status"], r["next_due_at"], r["outcome"] + (
-                                     f" ({r['error']})" if r.get("error") else ""), r["delivered"], r["failed"],
-                                   r["skipped"]) for r in rows]))
-    return worst
+        output.emit(output.table(
+            ["SCHEDULE", "SCHEDULE ID", "STATUS", "NEXT DUE", "OUTCOME", "DELIVERED", "FAILED", "SKIPPED"],
+            [(r.schedule, r.schedule_id or "", r.status, r.next_due_at or "", r.outcome + (
+                f" ({r.error})" if r.error else ""), r.delivered, r.failed, r.skipped) for r in result.rows]))
+    return result.exit_code
 
 
 def _progress(done: int, total: int) -> None:

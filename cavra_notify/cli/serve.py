@@ -24,6 +24,8 @@ def add_commands(commands: Any) -> None:
                    help="with no api.token configured, accept mutating requests from loopback callers "
                         "(only with a loopback --host; never behind a reverse proxy)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--log-format", choices=["text", "json"],
+                   help="text lines, or one JSON object per line for log shippers (env CAVRA_LOG_FORMAT)")
     p.set_defaults(handler=cmd_serve)
 
 
@@ -60,8 +62,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(dict(os.environ), args.evidence_db,
                      allow_unauthenticated_loopback=args.allow_unauthenticated_loopback)
     check_listen(args.host, app.state.cavra.token, args.allow_unauthenticated_loopback)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=False,
-                server_header=False, date_header=False)
+    facade.configure_logging(args.log_format, args.log_level)  # uvicorn's loggers propagate to this handler
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, log_config=None,
+                proxy_headers=False, server_header=False, date_header=False)
     return 0
 
 

@@ -39,20 +39,21 @@ def default_db_path() -> Path:
     return Path(base) / "cavra-notify" / "evidence.db"
 
 
-def open_store(path: str | Path | None = None) -> EvidenceStore:
-    """Open (creating if needed) the evidence store at ``path``, ``$CAVRA_EVIDENCE_DB`` or the default."""
+def open_store(path: str | Path | None = None, *, read_only: bool = False) -> EvidenceStore:
+    """Open (creating if needed) the evidence store at ``path``, ``$CAVRA_EVIDENCE_DB`` or the default.
+
+    ``read_only`` opens an existing store without creating, migrating or writing anything."""
     target: str | Path = path if path is not None else os.environ.get(DEFAULT_DB_ENV, "").strip()
     if not target:
         target = default_db_path()
     if isinstance(target, str):
         scheme = target.split("://", 1)[0].lower() if "://" in target else ""
         if scheme in ("postgresql", "postgres"):
-            raise StoreError(
-                "PostgreSQL backend not installed: this build of cavra-notify supports only the "
-                "embedded SQLite store (use a file path)"
-            )
-        if scheme == "sqlite":
-            target = target.split("://", 1)[1]
+            from .postgres import PostgresStore
+
+            return PostgresStore(target, read_only=read_only)
+        if target.startswith("sqlite:"):
+            target = target.removeprefix("sqlite:").removeprefix("//")
         elif scheme:
-            raise StoreError(f"unsupported evidence store URL scheme '{scheme}'; use a file path")
-    return SQLiteStore(Path(target).expanduser())
+            raise StoreError(f"unsupported evidence store URL scheme '{scheme}'; use a file path or postgresql://")
+    return SQLiteStore(Path(target).expanduser(), read_only=read_only)

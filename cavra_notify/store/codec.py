@@ -10,11 +10,11 @@ import hashlib
 import json
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..errors import InputError
-from .protocol import SUCCESS_OUTCOMES, Timestamp, iso_z, to_utc
+from .protocol import SUCCESS_OUTCOMES, ClaimResult, Timestamp, iso_z, to_utc
 
 # The columns of ``records`` that an insert fills, in the order of the insert's parameters.
 INSERT_FIELDS = ("kind", "record_id", "schedule_id", "provider", "connector", "outcome", "failure_class",
@@ -137,3 +137,28 @@ def record(row: tuple[Any, ...]) -> dict[str, Any]:
         "recorded_at": iso_z(recorded_at),
         "payload": json.loads(payload),
     }
+
+
+# The notification-log writes a claim decision makes (``?`` placeholders, key last).
+CLAIM_INSERT = ("INSERT INTO notification_log (occurrence, route_key, connector, delivery_key, state, claims,"
+                " claimed_at, lease_until) VALUES (?, ?, ?, ?, 'sending', 1, ?, ?)")
+CLAIM_SETTLE = ("UPDATE notification_log SET claims = claims + 1, claimed_at = ?, lease_until = ?"
+                " WHERE occurrence = ? AND route_key = ? AND connector = ?")
+CLAIM_RESEND = ("UPDATE notification_log SET state = 'sending', delivery_key = ?, claims = claims + 1,"
+                " claimed_at = ?, lease_until = ? WHERE occurrence = ? AND route_key = ? AND connector = ?")
+
+
+def decide(row: tuple[Any, ...] | None, now_utc: datetime, clock_s: str, repeat_interval: timedelta,
+           force: bool) -> ClaimResult:
+    """A claim's result from its log row ``(state, lease_until, delivered_at)`` (None: never claimed).
+
+    ``now_utc`` is the evaluation time (repeat interval); ``clock_s`` the store clock's (leases)."""
+    if row is None:
+        return "send"
+    state, lease_until, delivered_at = row
+    if state == "sending":
+        return "in_flight" if lease_until is not None and lease_until > clock_s else "settle"
+    if (state == "delivered" and not force and delivered_at is not None
+            and now_utc < to_utc(delivered_at) + repeat_interval):
+        return "already_delivered"
+    return "send"

@@ -8,15 +8,20 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InputError
+from . import codec
 from .codec import RECORD_COLUMNS, col
 from .protocol import KINDS, Timestamp
 
 HISTORY_FILTERS = ("schedule_id", "provider", "kind", "outcome", "since", "until")
-COUNTS_SQL = "SELECT kind, outcome, failure_class, COUNT(*) FROM records GROUP BY kind, outcome, failure_class"
+# Maintained by a trigger on every insert into records (schema version 3): the dashboard reads a few rows
+# instead of counting every record ('' stands for NULL in the key).
+COUNTS_SQL = "SELECT kind, NULLIF(outcome, ''), NULLIF(failure_class, ''), n FROM record_counts"
+# A schedule's records with ``seq`` in [from, to], in store order (parameters: id, id, from, to).
 EXPORT_SQL = (
-    f"SELECT {RECORD_COLUMNS} FROM records WHERE schedule_id = ?"
-    " OR seq IN (SELECT seq FROM record_schedules WHERE schedule_id = ?) ORDER BY seq"
+    f"SELECT {RECORD_COLUMNS} FROM records WHERE (schedule_id = ?"
+    " OR seq IN (SELECT seq FROM record_schedules WHERE schedule_id = ?)) AND seq >= ? AND seq <= ? ORDER BY seq"
 )
+LAST_SEQ_SQL = "SELECT COALESCE(MAX(seq), 0) FROM records"
 
 
 def history_sql(
@@ -28,9 +33,10 @@ def history_sql(
     since: Timestamp | None,
     until: Timestamp | None,
     limit: int,
+    plus: bool = True,
 ) -> tuple[str, list[Any]]:
     """Records newest first; ``outcome`` is the delivery outcome, ack state, plan status or
-    escalation alert level; ``until`` is exclusive."""
+    escalation alert level; ``until`` is exclusive. ``plus``: SQLite's unary-plus index hints."""
     if kind is not None and kind not in KINDS:
         raise InputError(f"unknown evidence kind '{kind}'; expected one of: {', '.join(KINDS)}")
     if limit < 1:
@@ -38,19 +44,20 @@ def history_sql(
     where: list[str] = []
     args: list[Any] = []
     indexed = schedule_id is not None
+    hint = "+" if plus else ""
     if schedule_id is not None:
         where.append("(schedule_id = ? OR seq IN (SELECT seq FROM record_schedules WHERE schedule_id = ?))")
         args += [schedule_id, schedule_id]
     # Only the most selective filter drives an index (schedule, provider, outcome, kind); the
     # unary + keeps SQLite from switching to a broad index such as kind when it has no statistics.
     if provider is not None:  # a provider plugin's name, or a connector's (deliveries only)
-        plus = "+" if indexed else ""
-        where.append(f"({plus}provider = ? OR {plus}connector = ?)")
+        prefix = hint if indexed else ""
+        where.append(f"({prefix}provider = ? OR {prefix}connector = ?)")
         args += [provider, provider]
         indexed = True
     for column, value in (("outcome", outcome), ("kind", kind)):
         if value is not None:
-            where.append(f"{'+' if indexed else ''}{column} = ?")
+            where.append(f"{hint if indexed else ''}{column} = ?")
             args.append(value)
             indexed = True
     if since is not None:
@@ -91,3 +98,17 @@ def counts(rows: list[tuple[Any, ...]], schedules: int, pending: int) -> dict[st
         "acknowledgements": {"total": sum(by_state.values()), "by_state": dict(sorted(by_state.items()))},
         "pending_intents": pending,
     }
+
+
+def export_range(from_seq: int | None, to_seq: int | None, last_seq: int) -> tuple[int, int]:
+    """The inclusive sequence range an export covers (``to_seq`` defaults to the store's last record)."""
+    for name, value in (("from_seq", from_seq), ("to_seq", to_seq)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise InputError(f"export {name} must be a positive integer")
+    high = last_seq if to_seq is None else min(to_seq, last_seq)
+    return (from_seq or 1), high
+
+
+def bundle_records(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Export rows as bundle records: each record with its store sequence number."""
+    return [{"seq": row[0], **codec.record(row)} for row in rows]

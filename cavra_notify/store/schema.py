@@ -69,6 +69,48 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX idx_records_connector ON records (connector, recorded_at)",
         ),
     ),
+    (
+        3,
+        (  # the dashboard's counts, maintained on insert so that reading them does not grow with the store
+            """CREATE TABLE record_counts (
+                kind TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                failure_class TEXT NOT NULL,
+                n INTEGER NOT NULL,
+                PRIMARY KEY (kind, outcome, failure_class))""",
+            "INSERT INTO record_counts (kind, outcome, failure_class, n) SELECT kind, COALESCE(outcome, ''),"
+            " COALESCE(failure_class, ''), COUNT(*) FROM records GROUP BY 1, 2, 3",
+            """CREATE TRIGGER records_counted AFTER INSERT ON records BEGIN
+                INSERT INTO record_counts (kind, outcome, failure_class, n)
+                VALUES (NEW.kind, COALESCE(NEW.outcome, ''), COALESCE(NEW.failure_class, ''), 1)
+                ON CONFLICT (kind, outcome, failure_class) DO UPDATE SET n = n + 1;
+            END""",
+        ),
+    ),
+    (
+        4,
+        (  # each route's latest successful delivery per occurrence, for escalation and the dashboard
+            """CREATE TABLE route_deliveries (
+                schedule_id TEXT NOT NULL,
+                occurrence TEXT NOT NULL,
+                route_key TEXT NOT NULL,
+                delivered_at TEXT NOT NULL,
+                PRIMARY KEY (schedule_id, occurrence, route_key))""",
+            "INSERT INTO route_deliveries (schedule_id, occurrence, route_key, delivered_at)"
+            " SELECT schedule_id, occurrence, route_key, MAX(recorded_at) FROM records WHERE kind = 'delivery'"
+            " AND outcome IN ('delivered', 'accepted') AND schedule_id IS NOT NULL AND occurrence IS NOT NULL"
+            " AND route_key IS NOT NULL GROUP BY 1, 2, 3",
+            """CREATE TRIGGER records_route_delivered AFTER INSERT ON records
+            WHEN NEW.kind = 'delivery' AND NEW.outcome IN ('delivered', 'accepted') AND NEW.schedule_id IS NOT NULL
+                AND NEW.occurrence IS NOT NULL AND NEW.route_key IS NOT NULL
+            BEGIN
+                INSERT INTO route_deliveries (schedule_id, occurrence, route_key, delivered_at)
+                VALUES (NEW.schedule_id, NEW.occurrence, NEW.route_key, NEW.recorded_at)
+                ON CONFLICT (schedule_id, occurrence, route_key)
+                DO UPDATE SET delivered_at = MAX(delivered_at, excluded.delivered_at);
+            END""",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -1,6 +1,7 @@
 """Test kit for provider plugin authors: a loopback fake receiver, request builder, leak check."""
 
 from .conformance import ConformanceCase, check_conformance
+from .proxy import FakeProxy, Proxied
 from .receiver import (
     LOOPBACK,
     FakeReceiver,
@@ -15,8 +16,10 @@ from .requests import SAMPLE_MESSAGE, assert_no_secret_leak, deliver_once, make_
 
 __all__ = [
     "LOOPBACK",
+    "Proxied",
     "SAMPLE_MESSAGE",
     "ConformanceCase",
+    "FakeProxy",
     "FakeReceiver",
     "FakeService",
     "Request",

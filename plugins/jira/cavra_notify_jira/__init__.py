@@ -10,12 +10,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
 import jira
 import requests
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from cavra_notify import (
     DeliveryFailure,
@@ -23,60 +21,27 @@ from cavra_notify import (
     FailureClass,
     Provider,
     Receipt,
-    ServerUrl,
     classify_exception,
     classify_status,
     comment_or_create,
     header,
     hookimpl,
     parse_retry_after,
+    requests_adapter,
     stable_key,
 )
 
+from .settings import MAX_LABEL, JiraSettings
+
 DRILL_LABEL = "cavra-rollback-drill"
 LABEL_PREFIX = "cavra-route-"
-MAX_LABEL = 255
 MAX_SUMMARY = 255
 _jira_logger_lock = threading.Lock()
+__all__ = ["DRILL_LABEL", "PROVIDER", "JiraSettings", "deliver", "route_label"]
 
 
 class UnexpectedAnswer(Exception):
     """Jira answered success with a body that is not what its API documents."""
-
-
-class JiraSettings(BaseModel):
-    """Connector settings for one Jira project."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    server: ServerUrl
-    email: str
-    api_token: SecretStr
-    project: str
-    issue_type: str = "Task"
-    labels: list[str] = []
-    deployment: Literal["auto", "cloud", "server"] = "auto"
-
-    @field_validator("project", "issue_type", "email")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be empty")
-        return value.strip()
-
-    @field_validator("labels")
-    @classmethod
-    def _check_labels(cls, value: list[str]) -> list[str]:
-        for label in value:
-            if not label or any(ch.isspace() for ch in label) or len(label) > MAX_LABEL:
-                raise ValueError("Jira labels must be non-empty, at most 255 characters, without spaces")
-        return value
-
-    @property
-    def is_cloud(self) -> bool:
-        if self.deployment != "auto":
-            return self.deployment == "cloud"
-        return (urlsplit(self.server).hostname or "").endswith(".atlassian.net")
 
 
 def route_label(route_key: str) -> str:
@@ -107,6 +72,11 @@ def _client(settings: JiraSettings, timeout: float) -> jira.JIRA:
             )
         finally:
             jira_logger.setLevel(level)  # JIRA() resets the library logger level on every call
+    session = client._session
+    session.trust_env = False  # the core's network settings decide proxy and trust store, not the environment
+    adapter = requests_adapter(settings)
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, adapter)
     if settings.is_cloud:
         client.deploymentType = "Cloud"  # selects the /search/jql API without a serverInfo call
     return client

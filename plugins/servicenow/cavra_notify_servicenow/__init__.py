@@ -11,19 +11,15 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import pysnow
 import requests
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 from pysnow.exceptions import MissingResult
-from requests.adapters import HTTPAdapter
 
 from cavra_notify import (
     DeliveryFailure,
     DeliveryRequest,
     FailureClass,
-    OriginUrl,
     Provider,
     Receipt,
     classify_exception,
@@ -32,64 +28,21 @@ from cavra_notify import (
     header,
     hookimpl,
     parse_retry_after,
+    requests_adapter,
     stable_key,
 )
+
+from .settings import RESERVED_FIELDS, ServiceNowSettings
 
 CORRELATION_DISPLAY = "cavra-notify"
 MAX_CORRELATION_ID = 100
 MAX_SHORT_DESCRIPTION = 160
-RESERVED_FIELDS = frozenset(
-    {"short_description", "description", "correlation_id", "correlation_display", "work_notes"}
-)
-_TABLE = re.compile(r"^[A-Za-z0-9_]+$")
+__all__ = ["PROVIDER", "RESERVED_FIELDS", "ServiceNowSettings", "correlation_id", "deliver"]
 _SYS_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
 
 
 class UnexpectedAnswer(Exception):
     """ServiceNow answered success with a body that is not what the Table API documents."""
-
-
-class ServiceNowSettings(BaseModel):
-    """Connector settings for one ServiceNow instance and table."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    instance_url: OriginUrl
-    user: str
-    password: SecretStr
-    table: str = "incident"
-    assignment_group: str | None = None
-    extra_fields: dict[str, str] = {}
-
-    @field_validator("user")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be empty")
-        return value
-
-    @field_validator("table")
-    @classmethod
-    def _check_table(cls, value: str) -> str:
-        if not _TABLE.match(value):
-            raise ValueError("table must be a table name such as incident or sn_si_incident")
-        return value
-
-    @field_validator("extra_fields")
-    @classmethod
-    def _check_extra(cls, value: dict[str, str]) -> dict[str, str]:
-        clash = sorted(RESERVED_FIELDS & set(value))
-        if clash:
-            raise ValueError(f"extra_fields must not set fields the plugin fills: {', '.join(clash)}")
-        return value
-
-    @property
-    def host(self) -> str:
-        return urlsplit(self.instance_url).netloc
-
-    @property
-    def use_ssl(self) -> bool:
-        return self.instance_url.startswith("https://")
 
 
 def correlation_id(route_key: str) -> str:
@@ -103,16 +56,19 @@ def correlation_id(route_key: str) -> str:
 
 
 class TimeoutSession(requests.Session):
-    """A session that gives every request this attempt's timeout and never retries.
+    """A session that gives every request this attempt's timeout, applies the core's network settings
+    (never the environment's) and never retries.
 
     pysnow builds the requests itself; this is where the per-attempt budget is enforced.
     """
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, settings: ServiceNowSettings) -> None:
         super().__init__()
         self.timeout = timeout
+        self.trust_env = False
+        adapter = requests_adapter(settings)
         for prefix in ("http://", "https://"):
-            self.mount(prefix, HTTPAdapter(max_retries=0))
+            self.mount(prefix, adapter)
 
     def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs["timeout"] = self.timeout
@@ -201,7 +157,7 @@ def deliver(request: DeliveryRequest) -> Receipt:
     Failures are raised outside the ``except`` blocks so that no transport exception is chained.
     """
     settings: ServiceNowSettings = request.settings
-    session = TimeoutSession(request.timeout)
+    session = TimeoutSession(request.timeout, settings)
     session.auth = (settings.user, settings.password.get_secret_value())
     try:
         client = pysnow.Client(host=settings.host, use_ssl=settings.use_ssl, session=session)

@@ -5,19 +5,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
-from urllib.error import URLError
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, SecretStr, model_validator
-from slack_sdk import WebClient
+from pydantic import AfterValidator, ConfigDict, SecretStr, model_validator
 from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook import WebhookClient
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from cavra_notify import (
     DeliveryFailure,
     DeliveryRequest,
     FailureClass,
     HttpUrl,
+    NetworkSettings,
     Provider,
     Receipt,
     SecretHttpUrl,
@@ -27,7 +27,10 @@ from cavra_notify import (
     expect_success,
     header,
     hookimpl,
+    network_secrets,
     parse_retry_after,
+    proxy_for,
+    ssl_context,
 )
 from cavra_notify.redact import SecretLogFilter
 from cavra_notify.redact import install_log_filter as install
@@ -48,8 +51,9 @@ _log_filter = SecretLogFilter()
 install(_log_filter, [SDK_LOGGER])
 
 
-class SlackSettings(BaseModel):
-    """Either ``token`` + ``channel`` (bot mode) or ``webhook_url`` (incoming webhook), not both."""
+class SlackSettings(NetworkSettings):
+    """Either ``token`` + ``channel`` (bot mode) or ``webhook_url`` (incoming webhook), not both; plus the
+    core's network settings."""
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
@@ -80,37 +84,36 @@ def target(settings: SlackSettings) -> str:
     return settings.base_url
 
 
-def deliver(request: DeliveryRequest) -> Receipt:
+async def deliver(request: DeliveryRequest) -> Receipt:
+    """One call through slack-sdk's aiohttp clients (which read no proxy from the environment: the
+    core's network settings decide)."""
     settings: SlackSettings = request.settings
     secrets = [s.get_secret_value() for s in (settings.token, settings.webhook_url) if s is not None]
     if settings.webhook_url is not None:
         secrets.append(urlsplit(settings.webhook_url.get_secret_value()).path)
-    with _log_filter.active(secrets):
+    with _log_filter.active([*secrets, *network_secrets(settings)]):
         try:
             if settings.webhook_url is not None:
-                return _send_webhook(request, settings.webhook_url.get_secret_value())
-            return _post_message(request, settings)
+                return await _send_webhook(request, settings, settings.webhook_url.get_secret_value())
+            return await _post_message(request, settings)
         except SlackApiError as exc:
             raise _api_failure(exc.response.status_code, exc.response.headers, exc.response.data) from None
-        except URLError as exc:  # urllib wraps the socket error: a timeout stays one, the rest is `connection`
-            failure = classify_exception(exc.reason) if isinstance(exc.reason, BaseException) else None
-            if failure is None or failure.failure_class is FailureClass.PLUGIN_ERROR:
-                failure = classify_exception(exc)
-            raise failure from None
         except Exception as exc:
             raise classify_exception(exc) from None
 
 
-def _post_message(request: DeliveryRequest, settings: SlackSettings) -> Receipt:
+async def _post_message(request: DeliveryRequest, settings: SlackSettings) -> Receipt:
     assert settings.token is not None and settings.channel is not None
-    client = WebClient(
+    client = AsyncWebClient(
         token=settings.token.get_secret_value(),
         base_url=settings.base_url,
-        timeout=request.timeout,  # type: ignore[arg-type]  # urllib accepts float seconds
+        timeout=request.timeout,  # type: ignore[arg-type]  # aiohttp accepts float seconds
+        ssl=ssl_context(settings),
         logger=logging.getLogger(SDK_LOGGER),
         retry_handlers=[],
     )
-    response = client.chat_postMessage(
+    client.proxy = proxy_for(settings, settings.base_url)  # set after: the constructor reads the environment
+    response = await client.chat_postMessage(
         channel=settings.channel, text=render_text(request), blocks=render_blocks(request)
     )
     data = response.data if isinstance(response.data, dict) else {}
@@ -121,14 +124,16 @@ def _post_message(request: DeliveryRequest, settings: SlackSettings) -> Receipt:
     )
 
 
-def _send_webhook(request: DeliveryRequest, url: str) -> Receipt:
-    client = WebhookClient(
+async def _send_webhook(request: DeliveryRequest, settings: SlackSettings, url: str) -> Receipt:
+    client = AsyncWebhookClient(
         url,
-        timeout=request.timeout,  # type: ignore[arg-type]  # urllib accepts float seconds
+        timeout=request.timeout,  # type: ignore[arg-type]  # aiohttp accepts float seconds
+        ssl=ssl_context(settings),
         logger=logging.getLogger(SDK_LOGGER),
         retry_handlers=[],
     )
-    response = client.send(text=render_text(request), blocks=render_blocks(request))
+    client.proxy = proxy_for(settings, url)  # set after: the constructor reads the environment
+    response = await client.send(text=render_text(request), blocks=render_blocks(request))
     expect_success(response.status_code, _str_headers(response.headers), "Slack incoming webhook",
                    body=response.body, ok={200})
     return Receipt(status_code=200, outcome="delivered", details={"status": 200})

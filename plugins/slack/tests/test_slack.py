@@ -50,7 +50,7 @@ def failure_of(settings: dict[str, Any], timeout: float = 5.0) -> DeliveryFailur
 
 
 def test_secret_fields_are_declared() -> None:
-    assert set(secret_field_names(SlackSettings)) == {"token", "webhook_url"}
+    assert set(secret_field_names(SlackSettings)) == {"token", "webhook_url", "proxy_password", "client_key_password"}
 
 
 def test_bot_mode_posts_block_kit_message(slack: FakeSlack, token: str) -> None:

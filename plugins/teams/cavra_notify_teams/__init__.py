@@ -11,10 +11,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pymsteams
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from cavra_notify import (
     DeliveryRequest,
+    NetworkSettings,
     Provider,
     Receipt,
     SecretHttpUrl,
@@ -22,6 +23,9 @@ from cavra_notify import (
     classify_exception,
     expect_success,
     hookimpl,
+    network_secrets,
+    proxy_for,
+    ssl_context,
 )
 from cavra_notify.redact import SecretLogFilter
 from cavra_notify.redact import install_log_filter as install
@@ -36,9 +40,10 @@ install(_log_filter, TRANSPORT_LOGGERS)
 _LEGACY_HTTP_ERROR = re.compile(r"HTTP error (\d{3})")
 
 
-class TeamsSettings(BaseModel):
+class TeamsSettings(NetworkSettings):
     """``webhook_url`` is a Workflows webhook (default) or, with ``format: message_card``, a legacy
-    Office 365 connector URL. The whole URL is secret (its ``sig`` query or path is the credential)."""
+    Office 365 connector URL. The whole URL is secret (its ``sig`` query or path is the credential).
+    Both formats are sent with httpx, with the core's network settings."""
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
@@ -61,52 +66,47 @@ def _secrets(url: str) -> list[str]:
 def deliver(request: DeliveryRequest) -> Receipt:
     settings: TeamsSettings = request.settings
     url = settings.webhook_url.get_secret_value()
-    with _log_filter.active(_secrets(url)):
+    with _log_filter.active([*_secrets(url), *network_secrets(settings)]):
         try:
             if settings.format == "message_card":
-                return _send_message_card(request, url)
-            return _send_adaptive_card(request, url)
+                return _send_message_card(request, settings, url)
+            return _send_adaptive_card(request, settings, url)
         except Exception as exc:
             raise classify_exception(exc) from None
 
 
-def _send_adaptive_card(request: DeliveryRequest, url: str) -> Receipt:
-    payload = fit(lambda limit: adaptive_card(request, limit))
+def _post(settings: TeamsSettings, url: str, payload: object, timeout: float) -> httpx.Response:
+    """One JSON POST; the environment is not read (``trust_env`` off): the network settings decide."""
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    with httpx.Client(timeout=request.timeout, follow_redirects=False) as client:
-        response = client.post(url, content=body, headers={"Content-Type": "application/json"})
+    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, verify=ssl_context(settings),
+                      proxy=proxy_for(settings, url)) as client:
+        return client.post(url, content=body, headers={"Content-Type": "application/json"})
+
+
+def _send_adaptive_card(request: DeliveryRequest, settings: TeamsSettings, url: str) -> Receipt:
+    response = _post(settings, url, fit(lambda limit: adaptive_card(request, limit)), request.timeout)
     expect_success(response.status_code, response.headers, "Teams Workflows webhook", body=response.content,
                    ok={200, 202})
     status = response.status_code
     return Receipt(status_code=status, outcome="accepted", details={"accepted": True, "status": status})
 
 
-def _send_message_card(request: DeliveryRequest, url: str) -> Receipt:
+def _send_message_card(request: DeliveryRequest, settings: TeamsSettings, url: str) -> Receipt:
+    """pymsteams builds the MessageCard; it is posted like the Adaptive Card (pymsteams' own ``send``
+    would read proxies from the environment through requests)."""
     card = pymsteams.connectorcard(url, http_timeout=request.timeout)
 
     def render(limit: int | None) -> dict[str, object]:
         message_card(card, request, limit)
         return dict(card.payload)
 
-    card.payload = fit(render)
-    try:
-        card.send()
-    except pymsteams.TeamsWebhookException:
-        if card.last_http_response is None:
-            raise
-        rejected = card.last_http_response
-    else:
-        rejected = None
-    if rejected is not None:
-        expect_success(rejected.status_code, rejected.headers, "Teams connector webhook", ok=())
-    response = card.last_http_response
-    text = response.text.strip() if response is not None else "1"
-    if text != "1":
+    response = _post(settings, url, fit(render), request.timeout)
+    expect_success(response.status_code, response.headers, "Teams connector webhook", ok={200})
+    text = response.text.strip()
+    if text != "1":  # the connector answers 200 with an error text when the delivery to Teams failed
         match = _LEGACY_HTTP_ERROR.search(text)
-        status = int(match.group(1)) if match else 500
-        check_response(status, response.headers if response is not None else None,
-                       "Teams connector webhook delivery")
-    status = response.status_code if response is not None else 200
+        check_response(int(match.group(1)) if match else 500, response.headers, "Teams connector webhook delivery")
+    status = response.status_code
     return Receipt(status_code=status, outcome="accepted", details={"accepted": True, "status": status})
 
 

@@ -8,28 +8,34 @@ signature header ``v1=<hex>`` over ``b"<timestamp>." + body`` (see :func:`verify
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
+import ssl
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
-import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+import aiohttp
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
+from yarl import URL
 
 from cavra_notify import (
     DeliveryFailure,
     DeliveryRequest,
     FailureClass,
+    NetworkSettings,
     Provider,
     Receipt,
     SecretHttpUrl,
     classify_exception,
     expect_success,
     hookimpl,
+    proxy_for,
+    ssl_context,
 )
 
-from . import _http
+from . import _session
 from .signing import sign, verify_signature
 
 __all__ = ["PROVIDER", "WebhookSettings", "aclose", "deliver", "sign", "verify_signature"]
@@ -39,7 +45,8 @@ _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _MANAGED = {"content-type", "content-length", "host", "idempotency-key", "transfer-encoding"}
 _CREDENTIALS = {"authorization", "proxy-authorization", "cookie"}
 
-aclose = _http.aclose
+MAX_ANSWER = 64 * 1024  # a webhook's answer is a status, not a download: the rest is not read
+aclose = _session.aclose
 
 
 def _check_header_name(name: str, what: str) -> str:
@@ -48,8 +55,8 @@ def _check_header_name(name: str, what: str) -> str:
     return name
 
 
-class WebhookSettings(BaseModel):
-    """Connector settings. ``url`` and ``signing_secret`` are secrets."""
+class WebhookSettings(NetworkSettings):
+    """Connector settings (plus the core's network settings). ``url`` and ``signing_secret`` are secrets."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -122,26 +129,51 @@ def build_headers(settings: WebhookSettings, delivery_key: str, body: bytes, now
     return headers
 
 
+class _Target(NamedTuple):
+    url: URL
+    authorization: str | None  # Basic credentials from the URL's user-info
+    proxy: str | None
+    tls: ssl.SSLContext
+
+
+_targets: dict[int, tuple[WebhookSettings, _Target]] = {}
+
+
+def _target(settings: WebhookSettings) -> _Target:
+    """The connector's URL, credentials, proxy and TLS context, worked out once per settings object."""
+    cached = _targets.get(id(settings))
+    if cached is not None and cached[0] is settings:
+        return cached[1]
+    url = URL(settings.url.get_secret_value())
+    authorization = None
+    if url.user:
+        credentials = f"{url.user}:{url.password or ''}".encode()
+        url, authorization = url.with_user(None), "Basic " + base64.b64encode(credentials).decode("ascii")
+    target = _Target(url, authorization, proxy_for(settings, str(url)), ssl_context(settings))
+    if len(_targets) > 256:
+        _targets.clear()
+    _targets[id(settings)] = (settings, target)
+    return target
+
+
 async def deliver(request: DeliveryRequest) -> Receipt:
     """One POST of the event; a 2xx answer is a receipt, anything else a classified failure."""
     settings: WebhookSettings = request.settings
-    target = _http.target(settings.url.get_secret_value())
+    target = _target(settings)
     body = encode_event(request.event_json())
-    headers = {"Host": target.host, "Content-Length": str(len(body)),
-               **build_headers(settings, request.delivery_key, body, time.time())}
+    headers = build_headers(settings, request.delivery_key, body, time.time())
     if target.authorization:
         headers["Authorization"] = target.authorization
-    transport = await _http.transport()
+    session = await _session.session()
     try:
         async with asyncio.timeout(request.timeout):
-            # stream=: the body is already bytes; content= would copy it and derive these headers again
-            response = await transport.handle_async_request(
-                httpx.Request("POST", target.url, headers=headers, stream=httpx.ByteStream(body))
-            )
-    except (httpx.HTTPError, TimeoutError, OSError) as exc:
+            async with session.post(target.url, data=body, headers=headers, allow_redirects=False,
+                                    proxy=target.proxy, ssl=target.tls) as response:
+                await response.content.read(MAX_ANSWER)
+                status, answer_headers = response.status, response.headers
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise classify_exception(exc) from None
-    status = response.status_code
-    expect_success(status, response.headers, "webhook POST")
+    expect_success(status, answer_headers, "webhook POST")
     return Receipt(
         status_code=status,
         outcome="accepted" if status == 202 else "delivered",
@@ -159,7 +191,7 @@ PROVIDER = Provider(
     deliver=deliver,
     target=target,
     description="POST the JSON event to a URL, optionally HMAC-SHA256 signed, with an Idempotency-Key",
-    concurrency=_http.CONCURRENCY,
+    concurrency=_session.CONCURRENCY,
 )
 
 
