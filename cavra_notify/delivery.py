@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import hashlib
 import inspect
+import json
+import math
 import random
 import threading
 import time
@@ -23,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 from .connectors import Connector
 from .failures import classify_exception
+from .loops import ProviderLoops
 from .provider import DeliveryFailure, DeliveryRequest, FailureClass, Provider, Receipt
+from .recorder import Recorder
 from .records import Attempt, DeliveryEvidence, Event, Plan, Route, SkippedRoute
 from .redact import Redactor, process_redactor, seed
 from .timeutil import iso
@@ -130,12 +134,36 @@ def _target(provider: Provider, connector: Connector) -> str | None:
         return None
 
 
-async def _call(provider: Provider, request: DeliveryRequest) -> Receipt:
+def _json_safe(details: object) -> bool:
+    """Whether a receipt's details are plain JSON, as the store encodes them (no NaN, bytes, objects)."""
+    if not isinstance(details, Mapping):
+        return False
+    try:
+        json.dumps(details, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    return True
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if type(value) is int else None
+
+
+def _finite_or_none(value: object) -> float | None:
+    """A plugin-supplied number as evidence can hold it: a finite float, else nothing."""
+    if type(value) in (int, float) and math.isfinite(value):  # type: ignore[arg-type]
+        return float(value)  # type: ignore[arg-type]
+    return None
+
+
+async def _call(provider: Provider, request: DeliveryRequest, loops: ProviderLoops) -> Receipt:
     if inspect.iscoroutinefunction(provider.deliver):
-        result = await provider.deliver(request)  # type: ignore[misc]
+        result = await loops.submit(provider.name, provider.deliver(request))  # type: ignore[arg-type]
     else:
         result = await _in_daemon_thread(provider, request)
-        if inspect.isawaitable(result):
+        if inspect.iscoroutine(result):
+            result = await loops.submit(provider.name, result)
+        elif inspect.isawaitable(result):
             result = await result
     if not isinstance(result, Receipt):
         what = type(result).__name__
@@ -143,6 +171,9 @@ async def _call(provider: Provider, request: DeliveryRequest) -> Receipt:
     if result.outcome not in RECEIPT_OUTCOMES or type(result.status_code) not in (int, type(None)):
         raise DeliveryFailure(FailureClass.PLUGIN_ERROR, f"{provider.name} returned a Receipt whose outcome is "
                               "not 'delivered' or 'accepted' or whose status_code is not an int")
+    if not _json_safe(result.details):  # one route's odd receipt must never stop the others' evidence
+        raise DeliveryFailure(FailureClass.PLUGIN_ERROR, f"{provider.name} returned a Receipt whose details are not "
+                              "a JSON object (a non-finite number, bytes or another non-JSON value)")
     return result
 
 
@@ -158,6 +189,7 @@ class Dispatcher:
         self.event = Event.of(plan)
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._global = asyncio.Semaphore(options.max_concurrency)
+        self._loops = ProviderLoops()
         self._started = time.monotonic()
         self._origin = now or datetime.now(UTC)
 
@@ -172,11 +204,14 @@ class Dispatcher:
         routes = self.plan.deliverable
         keys = [delivery_key(self.plan.occurrence, r.route_key, r.provider) for r in routes]
         claims: list[ClaimResult] = ["send"] * len(routes)
-        recorder = _Recorder(self.store, self.registry)
+        recorder = Recorder(self.store, self.registry, deadline=self._started + self.options.deadline)
         if self.store is not None and self.plan.schedule_id is not None:  # not_requested: nothing to record
             claims, keys = await asyncio.to_thread(self._claim_all, routes)
-        outcomes = await asyncio.gather(*(self._route(route, key, claim, recorder)
-                                          for route, key, claim in zip(routes, keys, claims, strict=True)))
+        try:
+            outcomes = await asyncio.gather(*(self._route(route, key, claim, recorder)
+                                              for route, key, claim in zip(routes, keys, claims, strict=True)))
+        finally:
+            self._loops.close()
         await recorder.finish()
         evidence = [o for o in outcomes if isinstance(o, DeliveryEvidence)]
         skipped = [o for o in outcomes if isinstance(o, SkippedRoute)]
@@ -197,7 +232,7 @@ class Dispatcher:
             now=self.clock(), repeat_interval=timedelta(minutes=self.plan.repeat_interval_minutes or 1440),
             force=self.force, lease_seconds=self.options.lease_seconds), keys
 
-    async def _route(self, route: Route, key: str, claim: str, recorder: _Recorder
+    async def _route(self, route: Route, key: str, claim: str, recorder: Recorder
                      ) -> DeliveryEvidence | SkippedRoute:
         name = route.provider
         if claim in ("in_flight", "already_delivered"):
@@ -237,19 +272,19 @@ class Dispatcher:
             began = time.monotonic()
             try:
                 async with asyncio.timeout(budget):
-                    receipt, failure = await _call(provider, request), None
+                    receipt, failure = await _call(provider, request, self._loops), None
             except TimeoutError:
                 failure = DeliveryFailure(FailureClass.TIMEOUT, f"no answer within {budget:.1f}s")
             except Exception as exc:
                 failure = classify_exception(exc)
-            status = failure.status_code if failure else receipt.status_code if receipt else None
+            status = _int_or_none(failure.status_code if failure else receipt.status_code if receipt else None)
+            retry_after = _finite_or_none(failure.retry_after) if failure else None
             attempt = Attempt(number, iso(self.clock()), round((time.monotonic() - began) * 1000, 1),
-                              failure.failure_class.value if failure else "ok", status,
-                              failure.retry_after if failure else None)
+                              failure.failure_class.value if failure else "ok", status, retry_after)
             attempts.append(attempt)
             if failure is None or not failure.failure_class.retryable or number == cap:
                 break
-            wait = backoff_delay(number, self.options, failure.retry_after, self.rng)
+            wait = backoff_delay(number, self.options, retry_after, self.rng)
             if time.monotonic() - self._started + wait >= self.options.deadline:
                 attempts[-1] = replace(attempt, gave_up="overall deadline would pass before the next attempt")
                 break
@@ -265,6 +300,7 @@ class Dispatcher:
 
         provider = self.connectors[connector].provider if connector in self.connectors else route.provider
         ok = receipt is not None and failure is None
+        status = receipt.status_code if ok and receipt else failure.status_code if failure else None
         return DeliveryEvidence(
             evidence_id="ev-" + uuid.uuid4().hex,
             event_id=self.event.event_id,
@@ -279,9 +315,10 @@ class Dispatcher:
             delivery_key=key,
             claim=claim,
             outcome=receipt.outcome if ok and receipt else "failed",
-            status_code=(receipt.status_code if ok and receipt else failure.status_code if failure else None),
+            status_code=_int_or_none(status),
             failure_class=failure.failure_class.value if failure else None,
-            error=failure.message if failure else None,
+            error=(failure.message if isinstance(failure.message, str) else "the plugin's failure message is not text")
+            if failure else None,
             attempts=tuple(attempts),
             started_at=started,
             completed_at=iso(self.clock()),
@@ -289,60 +326,6 @@ class Dispatcher:
             target=redact_url(target) if target else None,
             network=evidence_fields(self.connectors[connector].settings if connector in self.connectors else None),
         )
-
-
-class _Recorder:
-    """Stores finished routes' evidence and outcomes in batches: one transaction per batch.
-
-    A batch is written once ``batch`` routes have finished, once the oldest waiting record is
-    ``every`` seconds old, and when the run ends. It is written on the event loop: a batch costs a
-    few milliseconds, less than handing the GIL back and forth with a writer thread hundreds of
-    times a second would. The ``cavra_delivery_recorded`` hook sees each record once it is stored
-    (at once when there is no store). After a store error nothing more is written; the error is
-    raised by :meth:`finish`, and the dispatcher starts no new route (its claim stays for a rerun).
-    """
-
-    def __init__(self, store: EvidenceStore | None, registry: Registry, batch: int = 256,
-                 every: float = 1.0) -> None:
-        self.store, self.registry, self.batch, self.every = store, registry, batch, every
-        self._pending: list[DeliveryEvidence] = []
-        self._timer: asyncio.TimerHandle | None = None
-        self._error: Exception | None = None
-
-    def add(self, evidence: DeliveryEvidence) -> None:
-        if self.store is None:
-            self.registry.delivery_recorded(evidence.to_json())
-            return
-        self._pending.append(evidence)
-        if len(self._pending) >= self.batch:
-            self._flush()
-        elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.every, self._flush)
-
-    def _flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self.store is None or self._error is not None or not self._pending:
-            return
-        batch, self._pending = [e.to_json() for e in self._pending], []
-        try:
-            self.store.record_deliveries(batch)
-        except Exception as exc:
-            self._error = exc
-            return
-        for evidence in batch:
-            self.registry.delivery_recorded(evidence)
-
-    @property
-    def failed(self) -> bool:
-        return self._error is not None
-
-    async def finish(self) -> None:
-        """Store what is still waiting; a store error is raised here."""
-        self._flush()
-        if self._error is not None:
-            raise self._error
 
 
 def _overall(evidence: list[DeliveryEvidence]) -> str:

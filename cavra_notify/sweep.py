@@ -340,6 +340,7 @@ class _ClaimedStore:
     def __init__(self, claims: dict[tuple[str, str, str], ClaimResult], writer: _GroupCommit,
                  notified: _NotifiedLog) -> None:
         self._claims, self._writer, self.notified_routes = claims, writer, notified
+        self._loop = asyncio.get_running_loop()
 
     def save_plan(self, plan: dict[str, Any]) -> None:
         return None
@@ -348,7 +349,8 @@ class _ClaimedStore:
         return [self._claims[(c.occurrence, c.route_key, c.connector)] for c in claims]
 
     def record_deliveries(self, evidences: Sequence[dict[str, Any]]) -> None:
-        self._writer.add(evidences)
+        """Called by a dispatcher's recorder from its worker thread: hand over to the writer on the loop."""
+        self._loop.call_soon_threadsafe(self._writer.add, list(evidences))
 
 
 class _DeferredHooks:

@@ -187,6 +187,7 @@ def toy_world(tmp: Path, provider: Provider, *, owners: list[str] | None = None,
 
 
 FAST = Options(retries=2, timeout=2.0, deadline=20.0, backoff=0.01, max_backoff=0.05)
+FAST_IN_FLIGHT = FAST.max_concurrency  # routes that may be under way when a store error arrives
 
 
 # --- fault tests: class, attempts, outcome, and the other routes still deliver ---------------------
@@ -451,8 +452,11 @@ def test_a_slow_route_does_not_hold_back_the_evidence_of_finished_ones(tmp_path:
 
 
 def test_a_store_error_stops_new_sends_and_ends_the_run_with_that_error(tmp_path: Path) -> None:
+    failed_groups: list[int] = []
+
     class FullDisk(SQLiteStore):
         def record_deliveries(self, evidences: Any) -> None:
+            failed_groups.append(len(sent))  # how many had been sent when the store failed
             raise StoreError("evidence store evidence.db: database or disk is full")
 
     seen: list[str] = []
@@ -474,7 +478,9 @@ def test_a_store_error_stops_new_sends_and_ends_the_run_with_that_error(tmp_path
     with pytest.raises(StoreError, match="disk is full"):
         deliver_plan(plan, connectors, registry, FAST, store=store)
     assert seen == [], "nothing unstored is reported as recorded"
-    assert 256 <= len(sent) < 300, "the first batch failed to store: only routes already under way were sent"
+    assert failed_groups[:1] == failed_groups, "nothing more is written after the error (it is not a lock)"
+    assert len(sent) <= failed_groups[0] + FAST_IN_FLIGHT < 600, \
+        "the first group failed to store: only routes already under way were sent"
     assert len(store.pending_intents()) == 600, "every claim stays, so a later run resends what was not recorded"
 
 

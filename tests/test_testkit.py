@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from typing import Any
@@ -68,12 +69,14 @@ def toy_provider(fault: str = "", *, use_async: bool = False) -> Provider:
         return Receipt(status_code=response.status_code, details=details)
 
     async def send_async(request: DeliveryRequest) -> Receipt:
-        return send(request)
+        if fault == "blocks-loop":
+            return send(request)  # the bug: a sync HTTP call inside async def blocks the event loop
+        return await asyncio.to_thread(send, request)
 
     return Provider(
         name=f"toy-{fault or 'correct'}",
         settings_model=PlainSettings if fault == "plain-settings" else ToySettings,
-        deliver=send_async if use_async else send,
+        deliver=send_async if use_async or fault == "blocks-loop" else send,
         target=lambda settings: str(settings.base_url),
     )
 
@@ -105,6 +108,7 @@ def test_correct_provider_passes(use_async: bool) -> None:
         ("raw-exception", "[connection] expected DeliveryFailure(connection) but deliver raised Connect"),
         ("plain-settings", "declares no secret field"),
         ("retries-itself", "[503] one deliver sent 3 requests to a service that fails every request"),
+        ("blocks-loop", "[loop] deliver blocked its event loop for"),
     ],
 )
 def test_broken_provider_fails(fault: str, expected: str) -> None:

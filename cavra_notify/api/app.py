@@ -18,6 +18,7 @@ from ..facade import Cavra
 from ..redact import process_redactor
 from .security import Auth, RequestGuard
 
+NON_FINITE = "the response holds a non-finite number (NaN or Infinity), which JSON cannot carry"
 STATUS_OF_ERROR: tuple[tuple[type[CavraError], int], ...] = (
     (StoreError, 503), (ConfigError, 409), (UnroutableError, 409), (ForbiddenError, 403))
 
@@ -39,7 +40,11 @@ class ApiState:
 
 def reply(request: Request, payload: Any, status: int = 200) -> Response:
     """A JSON response, scrubbed by the process redactor (connector secrets, URL parts, API token)."""
-    body = process_redactor().scrub(json.dumps(payload, default=str))
+    try:
+        text = json.dumps(payload, default=str, allow_nan=False)
+    except ValueError:  # strict JSON only: a non-finite number is an error of its own, never bare NaN
+        text, status = json.dumps({"error": NON_FINITE, "detail": None}), 400
+    body = process_redactor().scrub(text)
     return Response(body, status_code=status, media_type="application/json")
 
 

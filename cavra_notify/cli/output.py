@@ -34,7 +34,14 @@ def warn(text: str) -> None:
 
 
 def emit_json(payload: Any) -> None:
-    emit(json.dumps(payload, indent=2, sort_keys=False, default=str))
+    """Strict JSON only: a non-finite number (NaN, Infinity) is an error of its own, never printed bare."""
+    try:
+        text = json.dumps(payload, indent=2, sort_keys=False, default=str, allow_nan=False)
+    except ValueError:
+        from ..errors import CavraError
+
+        raise CavraError("the output holds a non-finite number (NaN or Infinity), which JSON cannot carry") from None
+    emit(text)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

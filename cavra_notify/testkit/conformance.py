@@ -31,6 +31,8 @@ What is checked (all problems are reported together in one ``AssertionError``):
   the timeout; a closed port is ``connection``;
 - one ``deliver`` sends one request to a service that fails every request (429, 5xx, 4xx, a slow
   answer): a plugin that retries on its own fails the check, because the core owns retries;
+- an async ``deliver`` awaits its I/O: while the service takes 0.6 s to answer, its event loop is
+  never blocked for more than 0.3 s (a sync client or ``time.sleep`` inside ``async def`` fails);
 - the canary appears in no receipt, no exception (str, repr, args, or the chained exceptions a
   traceback would show) and no log record of any logger at DEBUG level (including loggers that
   do not propagate to the root or had a higher level set).
@@ -41,6 +43,8 @@ per delivery (search, then create) are covered too.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 import time
 import uuid
@@ -285,6 +289,20 @@ class _Checker:
                 f"deliver took {elapsed:.2f}s with timeout {timeout}s; pass request.timeout to the client",
             )
 
+    def check_loop_not_blocked(self, receiver: FakeReceiver) -> None:
+        """An async deliver must await its I/O: one that blocks its loop stalls every coroutine on it."""
+        provider, success = self.case.provider, self.case.success
+        settings = self.settings("loop", receiver.url)
+        if not inspect.iscoroutinefunction(provider.deliver) or settings is None:
+            return
+        receiver.handler = lambda request: replace(success(request), delay=0.6)
+        lag, output = asyncio.run(_loop_lag(provider.deliver(make_request(provider, settings, timeout=3.0))))
+        self.outputs.append(("loop", output))
+        if lag > 0.3:
+            self.fail("loop", f"deliver blocked its event loop for {lag:.2f}s while the service answered in 0.6s; "
+                      "await the I/O (an async client, or asyncio.to_thread around a sync one), never time.sleep "
+                      "or a sync client inside async def")
+
     def check_connection(self) -> None:
         self.expect_failure("connection", f"http://127.0.0.1:{closed_port()}", FailureClass.CONNECTION)
 
@@ -307,6 +325,7 @@ class _Checker:
                 self.check_success(receiver)
                 self.check_statuses(receiver)
                 self.check_timeout(receiver)
+                self.check_loop_not_blocked(receiver)
             self.check_connection()
         self.check_leaks(records.texts)
         if self.problems:
@@ -314,6 +333,29 @@ class _Checker:
             raise AssertionError(
                 f"provider {self.name!r} failed {len(self.problems)} conformance check(s):\n{lines}"
             )
+
+
+async def _loop_lag(deliver: Any) -> tuple[float, Any]:
+    """Await ``deliver`` next to a 10 ms heartbeat; return the longest stall of the loop and the result."""
+    loop, lag, done = asyncio.get_running_loop(), 0.0, False
+
+    async def beat() -> None:
+        nonlocal lag
+        while not done:
+            before = loop.time()
+            await asyncio.sleep(0.01)
+            lag = max(lag, loop.time() - before - 0.01)
+
+    heartbeat = asyncio.create_task(beat())
+    await asyncio.sleep(0)
+    try:
+        output = await deliver
+    except Exception as exc:
+        output = exc
+    finally:
+        done = True
+        await heartbeat
+    return lag, output
 
 
 def check_conformance(case: ConformanceCase) -> None:
