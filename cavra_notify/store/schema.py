@@ -69,6 +69,54 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX idx_records_connector ON records (connector, recorded_at)",
         ),
     ),
+    (
+        3,
+        (  # retry plans, approvals, executions, recovery playbooks and closures (docs/retries.md): the
+            # records table is rebuilt with the wider kind check (SQLite cannot alter a CHECK), children first
+            """CREATE TABLE records_v3 (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                kind TEXT NOT NULL CHECK (kind IN ('plan', 'delivery', 'ack', 'escalation_plan', 'retry_plan',
+                    'retry_approval', 'retry_execution', 'recovery_playbook', 'recovery_closure')),
+                id TEXT NOT NULL,
+                schedule_id TEXT,
+                provider TEXT,
+                outcome TEXT,
+                failure_class TEXT,
+                occurrence TEXT,
+                route_key TEXT,
+                plan_id TEXT,
+                recorded_at TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                connector TEXT,
+                UNIQUE (kind, id))""",
+            "INSERT INTO records_v3 (seq, kind, id, schedule_id, provider, outcome, failure_class, occurrence,"
+            " route_key, plan_id, recorded_at, payload, connector) SELECT seq, kind, id, schedule_id, provider,"
+            " outcome, failure_class, occurrence, route_key, plan_id, recorded_at, payload, connector FROM records",
+            """CREATE TABLE record_schedules_v3 (
+                schedule_id TEXT NOT NULL,
+                seq INTEGER NOT NULL REFERENCES records_v3 (seq),
+                PRIMARY KEY (schedule_id, seq)) WITHOUT ROWID""",
+            "INSERT INTO record_schedules_v3 (schedule_id, seq) SELECT schedule_id, seq FROM record_schedules",
+            "DROP TABLE record_schedules",
+            "DROP TABLE records",
+            "ALTER TABLE records_v3 RENAME TO records",
+            "ALTER TABLE record_schedules_v3 RENAME TO record_schedules",
+            "CREATE INDEX idx_records_recorded ON records (recorded_at)",
+            "CREATE INDEX idx_records_schedule ON records (schedule_id, recorded_at)",
+            "CREATE INDEX idx_records_provider ON records (provider, recorded_at)",
+            "CREATE INDEX idx_records_kind ON records (kind, recorded_at)",
+            "CREATE INDEX idx_records_outcome ON records (outcome, recorded_at)",
+            "CREATE INDEX idx_records_counts ON records (kind, outcome, failure_class)",
+            "CREATE INDEX idx_records_route"
+            " ON records (schedule_id, occurrence, kind, outcome, route_key, recorded_at)",
+            "CREATE INDEX idx_records_connector ON records (connector, recorded_at)",
+            # an approval is used once: the worker claims it here before it sends anything
+            """CREATE TABLE IF NOT EXISTS approval_uses (
+                approval_id TEXT PRIMARY KEY,
+                worker_run_id TEXT NOT NULL,
+                used_at TEXT NOT NULL)""",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -16,7 +16,7 @@ from . import codec, queries
 from .bundle import build_bundle
 from .codec import RECORD_COLUMNS, col
 from .files import BUSY_TIMEOUT_MS, check_file, store_error
-from .protocol import ClaimResult, RouteClaim, Timestamp, to_utc
+from .protocol import KINDS, ClaimResult, Filed, RouteClaim, Timestamp, to_utc
 from .schema import migrate
 
 _INSERT_RECORD = (
@@ -145,9 +145,9 @@ class SQLiteStore:
         """One record of any kind by its id (plan id, evidence id, ack id, escalation plan id)."""
         with self._read() as db:
             row = db.execute(
-                f"SELECT {RECORD_COLUMNS} FROM records WHERE kind IN ('plan', 'delivery', 'ack', 'escalation_plan')"
+                f"SELECT {RECORD_COLUMNS} FROM records WHERE kind IN ({', '.join('?' * len(KINDS))})"
                 " AND id = ? ORDER BY seq DESC LIMIT 1",
-                (record_id,),
+                (*KINDS, record_id),
             ).fetchone()
         return None if row is None else codec.record(row)
 
@@ -307,6 +307,24 @@ class SQLiteStore:
                     "INSERT INTO record_schedules (schedule_id, seq) VALUES (?, ?)",
                     [(sid, seq) for sid in schedules],
                 )
+
+    # retry plans, approvals, executions, recovery playbooks and closures (docs/retries.md)
+
+    def save_records(self, records: Sequence[Filed]) -> None:
+        """Store each record once (a repeat must be identical), filed under its other schedules too."""
+        with self._write() as db:
+            for filed in records:
+                seq = self._insert_record(db, codec.filed_row(filed))
+                if seq is not None:
+                    db.executemany("INSERT OR IGNORE INTO record_schedules (schedule_id, seq) VALUES (?, ?)",
+                                   [(sid, seq) for sid in sorted(set(filed.schedules) - {filed.schedule_id})])
+
+    def use_approval(self, approval_id: str, worker_run_id: str, now: datetime) -> bool:
+        """Claim an approval for one live retry; ``False`` when it was claimed before (usable once)."""
+        with self._write() as db:
+            cur = db.execute("INSERT INTO approval_uses (approval_id, worker_run_id, used_at) VALUES (?, ?, ?)"
+                             " ON CONFLICT (approval_id) DO NOTHING", (approval_id, worker_run_id, col(now)))
+            return bool(cur.rowcount)
 
     # read models
 
