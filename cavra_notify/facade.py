@@ -25,9 +25,21 @@ from .timeutil import parse_aware, utcnow
 
 if TYPE_CHECKING:
     from .checks import ConnectorsCheck, PluginCheck
-    from .delivery import Result
+    from .delivery import Options, Result
     from .gate import Evaluation, Readiness
-    from .records import Acknowledgement, EscalationPlan, Plan
+    from .records import (
+        Acknowledgement,
+        DeliveryEvidence,
+        EscalationPlan,
+        Plan,
+        RecoveryClosure,
+        RecoveryPlaybook,
+        RetryApproval,
+        RetryEntry,
+        RetryPlan,
+        RetryWorkerRun,
+        SkippedRoute,
+    )
     from .schedule import ScheduleReport
     from .service import Context
     from .store import EvidenceStore
@@ -35,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AckRequest", "Cavra", "CavraError", "ConfigError", "DeliverRequest", "DeliveryOptions", "HistoryQuery",
     "InputError", "PlanRequest", "Settings", "SettingsError", "StoreError", "parse_time",
+    "ALL_ROLES", "ClosureRequest", "RetryDecisionRequest", "RetryPlanRequest", "RetryWorkerRequest",
 ]
 MODES = _settings.MODES
 ENV = {"mode": _settings.ENV_MODE, "history": _settings.ENV_HISTORY, "schedule": _settings.ENV_SCHEDULE,
@@ -306,9 +319,152 @@ class Cavra:
     def verify(bundle_path: str) -> tuple[dict[str, Any], list[str]]:
         """Read an exported bundle and check it: (the bundle, its problems; none when intact)."""
         from .jsonfile import read_json
+        from .retries import hash_problems
         from .store import verify_bundle
 
         bundle = read_json(bundle_path, "evidence bundle", max_bytes=512 * 1024 * 1024)
         if not isinstance(bundle, dict):
             raise InputError(f"evidence bundle {bundle_path}: not a bundle object")
-        return bundle, verify_bundle(bundle)
+        return bundle, verify_bundle(bundle) + hash_problems(bundle)
+
+    # --- failed notifications: retries with approval, connector recovery (issue 17, docs/retries.md) ---
+    # The deciding actor is a parameter (``actor``, ``roles``); ``retries.require_role`` is the one check.
+    def retry_plan(self, request: RetryPlanRequest) -> RetryPlan:
+        """What happens next to each failed (route, connector), recorded as evidence."""
+        from . import service
+        from .retries import build_retry_plan, policy_snapshot
+
+        ctx = self.context(request.now)
+        policy = service.routing_policy(ctx, path=request.routing_policy_path, document=request.routing_policy)
+        return build_retry_plan(self.store(), policy_snapshot(policy), ctx.now, self.generated_by)
+
+    def decide_retry(self, request: RetryDecisionRequest) -> RetryApproval:
+        from .retries import decide, require_role
+
+        require_role(request.roles, "approve")
+        return decide(self.store(), retry_plan_id=request.retry_plan_id, entry_id=request.entry_id,
+                      decision=request.decision, actor=request.actor, notes=request.notes,
+                      expires_in_minutes=request.expires_in_minutes, now=request.now or utcnow())
+
+    def retry_worker(self, request: RetryWorkerRequest) -> RetryWorkerRun:
+        """Dry run by default; live, re-send approved entries through the delivery core (forced, one route)."""
+        from .delivery import Options
+        from .retries import load_plan, run_worker
+
+        ctx, store = self.context(request.now), self.store()
+        o = request.options
+        options = Options(retries=o.retries, timeout=o.timeout_seconds, deadline=o.deadline_seconds)
+        return run_worker(store, load_plan(store, request.retry_plan_id), execute=request.execute,
+                          limit=request.limit, now=ctx.now, executed_by=self.generated_by,
+                          send=lambda entry: self._send_retry(ctx, entry, options))
+
+    def _send_retry(self, ctx: Context, entry: RetryEntry, options: Options) -> DeliveryEvidence | SkippedRoute:
+        from .retries import narrowed_plan
+
+        stored = self.store().get_plan(entry.plan_id)
+        if stored is None:
+            raise InputError(f"plan {entry.plan_id} of retry entry {entry.entry_id} is not in the evidence store")
+        result = self._send(ctx, narrowed_plan(stored, entry.route_key), entry.connector, options, self.store())
+        return result.evidence[0] if result.evidence else result.skipped[0]
+
+    def _send(self, ctx: Context, plan: Plan, connector: str, options: Options,
+              store: EvidenceStore | None) -> Result:
+        from . import service
+        from .delivery import deliver_plan
+        from .plugins import get_registry
+
+        connectors = service.connectors_for(ctx, [connector])
+        redactor = service.install_log_redaction([s for c in connectors.values() for s in c.secrets])
+        return deliver_plan(plan, connectors, get_registry(), options, redactor=redactor, store=store, force=True,
+                            now=ctx.now)
+
+    def recovery_playbook(self, request: RetryPlanRequest) -> RecoveryPlaybook:
+        """Connectors with repeated failures and the steps to bring each back, recorded as evidence."""
+        from . import service
+        from .plugins import get_registry
+        from .provider import provider_category
+        from .recovery import build_playbook
+        from .retries import policy_snapshot
+
+        ctx = self.context(request.now)
+        policy = service.routing_policy(ctx, path=request.routing_policy_path, document=request.routing_policy)
+        categories = {name: provider_category(p) for name, p in get_registry().providers.items()}
+        return build_playbook(self.store(), policy_snapshot(policy), ctx.now, self.generated_by, categories)
+
+    def close_recovery(self, request: ClosureRequest) -> RecoveryClosure:
+        from .recovery import close
+        from .retries import require_role
+
+        require_role(request.roles, "approve")
+        return close(self.store(), connector=request.connector, state=request.state,
+                     verification_refs=request.verification_refs, actor=request.actor, notes=request.notes,
+                     now=request.now or utcnow())
+
+    def test_connector(self, name: str, now: datetime | None = None,
+                       options: DeliveryOptions | None = None) -> DeliveryEvidence:
+        """Send a public-safe test notification through connector ``name``; its evidence is recorded
+        (schedule ``cavra-connector-test``) and can verify a recovery closure."""
+        from dataclasses import replace
+
+        from .delivery import Options
+        from .recovery import TEST_SCHEDULE, test_plan
+
+        ctx = self.context(now)
+        if ctx.config is None or name not in ctx.config.names:
+            raise ConfigError(f"connector {name!r} is not in the private connector config")
+        o = options or DeliveryOptions()
+        result = self._send(ctx, test_plan(name, ctx.now, self.generated_by), name,
+                            Options(retries=o.retries, timeout=o.timeout_seconds, deadline=o.deadline_seconds), None)
+        evidence = replace(result.evidence[0], schedule_id=TEST_SCHEDULE)
+        self.store().record_deliveries([evidence.to_json()])
+        return evidence
+
+    def retry_console(self) -> dict[str, Any]:
+        """Failed deliveries awaiting a decision, open playbook entries and closures (the console)."""
+        from .recovery import console_view
+
+        return console_view(self.store())
+
+
+ALL_ROLES = frozenset({"read", "deliver", "acknowledge", "approve", "admin"})
+
+
+@dataclass(frozen=True)
+class RetryPlanRequest:
+    """The routing policy (file or document) whose ``retry_policy`` applies, and the time."""
+
+    routing_policy_path: str | None = None
+    routing_policy: Any = None
+    now: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RetryDecisionRequest:
+    retry_plan_id: str
+    entry_id: str
+    decision: str
+    actor: str
+    roles: frozenset[str]
+    notes: str | None = None
+    expires_in_minutes: int | None = None
+    now: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RetryWorkerRequest:
+    execute: bool = False
+    limit: int = 5
+    retry_plan_id: str | None = None
+    now: datetime | None = None
+    options: DeliveryOptions = field(default_factory=DeliveryOptions)
+
+
+@dataclass(frozen=True)
+class ClosureRequest:
+    connector: str
+    state: str
+    actor: str
+    roles: frozenset[str]
+    verification_refs: tuple[str, ...] = ()
+    notes: str | None = None
+    now: datetime | None = None

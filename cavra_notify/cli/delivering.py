@@ -68,6 +68,7 @@ def add_commands(sub: Any, common: Callable[..., None], plan_flags: Callable[...
     p.add_argument("--json", action="store_true")
     _delivery_flags(p)
     _store_flag(p)
+    p.add_argument("--execute-approved-retries", action="store_true", help="then run the retry worker live")
     p.set_defaults(handler=cmd_sweep)
 
 
@@ -208,6 +209,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     finally:
         store.close()
         _progress(0, 0)
+    if args.execute_approved_retries:  # docs/retries.md
+        from .retries import sweep_retries
+
+        worst = max(worst, sweep_retries(args, now))
     if args.json:
         output.emit_json({"generated_at": now.isoformat(), "schedules": rows})
     else:
