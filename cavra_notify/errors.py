@@ -35,3 +35,7 @@ class UnroutableError(CavraError):
     """The schedule needs attention and nobody can be told: no route carries it, no fallback route."""
 
     exit_code = 1
+
+
+class ForbiddenError(CavraError):
+    """The actor lacks the role an operation needs (the API answers 403)."""

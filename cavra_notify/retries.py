@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .errors import CavraError, InputError
+from .errors import CavraError, ForbiddenError, InputError
 from .records import (
     EXECUTION_HASHED,
     DeliveryEvidence,
@@ -43,10 +43,6 @@ MAX_FAILURES = 5000  # failed deliveries one plan looks at (newest first)
 MAX_RECORDS = 1000
 MAX_EXPIRY_MINUTES = 7 * 24 * 60
 Send = Callable[[RetryEntry], "DeliveryEvidence | SkippedRoute"]
-
-
-class ForbiddenError(CavraError):
-    """The actor lacks the role this decision needs (the API answers 403)."""
 
 
 def require_role(roles: Collection[str], role: str) -> None:

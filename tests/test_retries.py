@@ -16,8 +16,8 @@ import pytest
 pytest.importorskip("cavra_notify_webhook")
 
 from cavra_notify import facade  # noqa: E402
-from cavra_notify.errors import InputError  # noqa: E402
-from cavra_notify.retries import ForbiddenError, require_role  # noqa: E402
+from cavra_notify.errors import ForbiddenError, InputError  # noqa: E402
+from cavra_notify.retries import require_role  # noqa: E402
 from cavra_notify.store import Filed, open_store  # noqa: E402
 from cavra_notify.testkit import FakeReceiver, Response  # noqa: E402
 

@@ -13,13 +13,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
-from ..errors import CavraError, ConfigError, StoreError, UnroutableError
+from ..errors import CavraError, ConfigError, ForbiddenError, StoreError, UnroutableError
 from ..facade import Cavra
 from ..redact import process_redactor
 from .security import Auth, RequestGuard
 
 STATUS_OF_ERROR: tuple[tuple[type[CavraError], int], ...] = (
-    (StoreError, 503), (ConfigError, 409), (UnroutableError, 409))
+    (StoreError, 503), (ConfigError, 409), (UnroutableError, 409), (ForbiddenError, 403))
 
 
 class ApiState:
@@ -84,6 +84,7 @@ def create_app(settings_env: Mapping[str, str] | None = None, evidence_db: str |
 
     from .. import __version__
     from .console import router as console_router
+    from .retries import router as retries_router
     from .routes import router
 
     app = FastAPI(title="cavra-notify", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
@@ -93,5 +94,6 @@ def create_app(settings_env: Mapping[str, str] | None = None, evidence_db: str |
     _install_error_handlers(app)
     app.include_router(router)
     app.include_router(console_router)
+    app.include_router(retries_router)
     app.add_middleware(RequestGuard, auth=Auth(state.token, allow_unauthenticated_loopback))  # type: ignore[arg-type]
     return app

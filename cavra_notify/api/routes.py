@@ -86,7 +86,8 @@ def acknowledge(request: Request, schedule_id: str, body: AckRequest) -> Respons
 
 @router.get(NOTIFICATIONS, **_doc("evidence records, newest first", array=True))
 def history(request: Request, schedule_id: Text = None, provider: Text = None,
-            kind: Annotated[Literal["plan", "delivery", "ack", "escalation_plan"] | None, Query()] = None,
+            kind: Annotated[Literal["plan", "delivery", "ack", "escalation_plan", "retry_plan", "retry_approval",
+                                    "retry_execution", "recovery_playbook", "recovery_closure"] | None, Query()] = None,
             outcome: Text = None, since: Now = None, until: Now = None,
             limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
     query = facade.HistoryQuery(schedule_id=schedule_id, provider=provider, kind=kind, outcome=outcome, since=since,
