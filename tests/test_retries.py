@@ -204,3 +204,18 @@ def test_migration_3_keeps_records_and_their_schedules(tmp_path: Path) -> None:
         assert [r["kind"] for r in store.export("s1")["records"]] == ["escalation_plan"]
         store.save_records([Filed("retry_plan", "rtp-1", NOW, {"x": 1}, schedules=("s1",))])
         assert [r["kind"] for r in store.history(schedule_id="s1")] == ["retry_plan", "escalation_plan"]
+
+
+def test_a_provider_category_is_declared_or_follows_its_name() -> None:
+    from pydantic import BaseModel
+
+    from cavra_notify.provider import Provider, provider_category
+    from cavra_notify.recovery import category_of
+
+    def deliver(request: Any) -> Any:
+        raise NotImplementedError
+
+    assert provider_category(Provider("pager", BaseModel, deliver, category="paging")) == "paging"
+    assert [provider_category(Provider(n, BaseModel, deliver)) for n in ("slack", "jira", "webhook", "x")] == [
+        "chatops", "itsm", "webhook", "other"]
+    assert category_of("p", {"p": "Not Safe https://x"}) == "other"
