@@ -407,7 +407,8 @@ class Cavra:
         from dataclasses import replace
 
         from .delivery import Options
-        from .recovery import TEST_SCHEDULE, test_plan
+        from .recovery import test_plan
+        from .retries import TEST_SCHEDULE
 
         ctx = self.context(now)
         if ctx.config is None or name not in ctx.config.names:

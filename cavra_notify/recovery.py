@@ -26,7 +26,7 @@ from .records import (
     Route,
     RouteDecision,
 )
-from .retries import MAX_FAILURES, MAX_RECORDS, actor_name, public_notes, record_hash
+from .retries import MAX_FAILURES, MAX_RECORDS, TEST_SCHEDULE, actor_name, public_notes, record_hash
 from .store import SUCCESS_OUTCOMES, Filed, to_utc
 from .timeutil import iso
 
@@ -45,7 +45,6 @@ STEPS = {
     "server_error": "check the provider's status page; retry with approval once it recovers",
     "plugin_error": "check that the connector is configured and its provider plugin is installed (`cavra plugins`)",
 }
-TEST_SCHEDULE = "cavra-connector-test"
 TEST_OWNER = "cavra-operator"
 _CATEGORY = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 

@@ -42,6 +42,7 @@ NOT_RETRYABLE = ("auth", "client_error", "plugin_error")  # a config fix first: 
 MAX_FAILURES = 5000  # failed deliveries one plan looks at (newest first)
 MAX_RECORDS = 1000
 MAX_EXPIRY_MINUTES = 7 * 24 * 60
+TEST_SCHEDULE = "cavra-connector-test"  # connector tests (recovery.py): in the playbook, never retried
 Send = Callable[[RetryEntry], "DeliveryEvidence | SkippedRoute"]
 
 
@@ -140,7 +141,7 @@ def build_retry_plan(store: EvidenceStore, policy: RetryPolicySnapshot, now: dat
     for record in store.history(kind="delivery", outcome="failed", since=since, limit=MAX_FAILURES):
         p = record["payload"]
         key = (p["schedule_id"], p["occurrence"], p["route_key"], p["connector"])
-        if key not in latest and to_utc(record["recorded_at"]) <= now:
+        if key not in latest and to_utc(record["recorded_at"]) <= now and key[0] != TEST_SCHEDULE:
             latest[key] = p
     executions: dict[str, list[dict[str, Any]]] = {}
     entries = []

@@ -219,3 +219,14 @@ def test_a_provider_category_is_declared_or_follows_its_name() -> None:
     assert [provider_category(Provider(n, BaseModel, deliver)) for n in ("slack", "jira", "webhook", "x")] == [
         "chatops", "itsm", "webhook", "other"]
     assert category_of("p", {"p": "Not Safe https://x"}) == "other"
+
+
+def test_a_failed_connector_test_counts_in_the_playbook_but_is_never_retried(cavra: facade.Cavra,
+                                                                           receiver: FakeReceiver) -> None:
+    receiver.enqueue(Response(503), Response(503))
+    for minute in (0, 1):
+        evidence = cavra.test_connector("webhook", at(minute), facade.DeliveryOptions(retries=0))
+        assert evidence.outcome == "failed" and evidence.failure_class == "server_error"
+    assert cavra.retry_plan(facade.RetryPlanRequest(now=at(30))).entries == ()
+    [entry] = cavra.recovery_playbook(facade.RetryPlanRequest(now=at(30))).entries
+    assert (entry.connector, entry.failure_count, entry.status) == ("webhook", 2, "open")
