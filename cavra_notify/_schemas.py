@@ -13,6 +13,7 @@ from .models import (
     PolicyMaintenanceWindow,
     PolicyOwnerCalendar,
     PolicyOwnerRoute,
+    RetryPolicy,
     RoutingPolicy,
     _PolicyWindow,
     _Window,
@@ -720,6 +721,67 @@ MODELS: list[dict[str, Any]] = [
     },
     {
         'type': 'model',
+        'cls': RetryPolicy,
+        'config': {'extra_fields_behavior': 'forbid', 'title': 'RetryPolicy'},
+        'schema': {
+            'type': 'model-fields',
+            'fields': {
+                'delay_minutes': {
+                    'type': 'model-field',
+                    'schema': {
+                        'type': 'default',
+                        'schema': {'type': 'int', 'strict': True, 'gt': 0, 'le': 525600},
+                        'default': 15,
+                    },
+                },
+                'backoff_multiplier': {
+                    'type': 'model-field',
+                    'schema': {
+                        'type': 'default',
+                        'schema': {'type': 'float', 'strict': True, 'allow_inf_nan': False, 'ge': 1, 'le': 10},
+                        'default': 2.0,
+                    },
+                },
+                'max_retry_executions': {
+                    'type': 'model-field',
+                    'schema': {
+                        'type': 'default',
+                        'schema': {'type': 'int', 'strict': True, 'ge': 0, 'le': 25},
+                        'default': 3,
+                    },
+                },
+                'approval_expiry_minutes': {
+                    'type': 'model-field',
+                    'schema': {
+                        'type': 'default',
+                        'schema': {'type': 'int', 'strict': True, 'gt': 0, 'le': 525600},
+                        'default': 1440,
+                    },
+                },
+                'lookback_hours': {
+                    'type': 'model-field',
+                    'schema': {
+                        'type': 'default',
+                        'schema': {'type': 'int', 'strict': True, 'gt': 0, 'le': 2160},
+                        'default': 24,
+                    },
+                },
+                'playbook_min_failures': {
+                    'type': 'model-field',
+                    'schema': {
+                        'type': 'default',
+                        'schema': {'type': 'int', 'strict': True, 'gt': 0, 'le': 1000},
+                        'default': 2,
+                    },
+                },
+            },
+            'model_name': 'RetryPolicy',
+            'extra_behavior': 'forbid',
+        },
+        'ref': 'RetryPolicy',
+    },
+    {
+        'type': 'model',
         'cls': RoutingPolicy,
         'config': {'extra_fields_behavior': 'forbid', 'title': 'RoutingPolicy'},
         'schema': {
@@ -815,6 +877,17 @@ MODELS: list[dict[str, Any]] = [
                         'schema': {
                             'type': 'nullable',
                             'schema': {'type': 'definition-ref', 'schema_ref': 'FallbackRoute'},
+                        },
+                        'default': None,
+                    },
+                },
+                'retry_policy': {
+                    'type': 'model-field',
+                    'schema': {
+                        'type': 'default',
+                        'schema': {
+                            'type': 'nullable',
+                            'schema': {'type': 'definition-ref', 'schema_ref': 'RetryPolicy'},
                         },
                         'default': None,
                     },

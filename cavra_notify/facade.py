@@ -20,7 +20,20 @@ from typing import TYPE_CHECKING, Any
 
 from . import settings as _settings
 from .errors import CavraError, ConfigError, InputError, SettingsError, StoreError
-from .request_types import AckRequest, DeliverRequest, DeliveryOptions, HistoryQuery, PlanRequest, SweepRequest
+from .request_types import (
+    ALL_ROLES,
+    AckRequest,
+    ClosureRequest,
+    DeliverRequest,
+    DeliveryOptions,
+    HistoryQuery,
+    PlanRequest,
+    RetryDecisionRequest,
+    RetryPlanRequest,
+    RetryWorkerRequest,
+    SweepRequest,
+)
+from .retryfacade import RetryMethods
 from .settings import Settings
 from .timeutil import parse_aware, utcnow
 
@@ -38,6 +51,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AckRequest", "Cavra", "CavraError", "ConfigError", "DeliverRequest", "DeliveryOptions", "HistoryQuery",
     "InputError", "PlanRequest", "Settings", "SettingsError", "StoreError", "SweepRequest", "parse_time",
+    "ALL_ROLES", "ClosureRequest", "RetryDecisionRequest", "RetryPlanRequest", "RetryWorkerRequest",
 ]
 MODES = _settings.MODES
 ENV = {"mode": _settings.ENV_MODE, "history": _settings.ENV_HISTORY, "schedule": _settings.ENV_SCHEDULE,
@@ -64,7 +78,7 @@ def parse_time(value: str | None, what: str = "--now") -> datetime | None:
     return None if value is None else parse_aware(value, what)
 
 
-class Cavra:
+class Cavra(RetryMethods):
     """One evaluation setting (resolved :class:`Settings`), one evidence store (opened on first use).
 
     ``generated_by`` names the face in the records it writes (``cavra``, ``cavra api``, ``cavra sweep``).
@@ -203,12 +217,15 @@ class Cavra:
 
         metrics = sweep_metrics(request.metrics_textfile)  # a textfile that cannot be written is refused first
         try:
-            return sweep.run_sweep(sweep.SweepRequest(
+            result = sweep.run_sweep(sweep.SweepRequest(
                 schedules=Path(request.schedules), histories=Path(request.histories) if request.histories else None,
                 now=request.now or utcnow(), mode=request.mode, due_soon_days=request.due_soon_days,
                 max_age_days=request.max_age_days, connector_config=request.connector_config,
                 routing_policy=request.routing_policy_path, provider=request.providers, force=request.force,
                 options=request.options.core()), self.store(), progress=request.progress)
+            if request.execute_approved_retries:  # after its deliveries and escalations (docs/retries.md)
+                result.retry_run = self.sweep_retries(request)
+            return result
         finally:
             if metrics is not None:
                 metrics.write(self.store())
@@ -356,13 +373,14 @@ class Cavra:
         """Read an exported bundle and check its chain, range and (with ``public_key``) its signature:
         (the bundle, its problems — none when intact, what was proven)."""
         from .jsonfile import read_json
+        from .retries import hash_problems
         from .store.signing import verify_with_key
 
         bundle = read_json(bundle_path, "evidence bundle", max_bytes=512 * 1024 * 1024)
         if not isinstance(bundle, dict):
             raise InputError(f"evidence bundle {bundle_path}: not a bundle object")
         problems, proof = verify_with_key(bundle, public_key)
-        return bundle, problems, proof
+        return bundle, problems + hash_problems(bundle), proof
 
 
 def ack_state(state: str | None, alias: str | None) -> str:

@@ -281,6 +281,21 @@ class PolicyOwnerCalendar(OwnerCalendar):
 
 
 @_model
+class RetryPolicy(_Public):
+    """``retry_policy`` of a routing policy: when a failed notification may be retried with approval,
+    and when a connector gets a recovery playbook entry (docs/retries.md). Unknown keys are errors."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = STRICT
+
+    delay_minutes: Minutes = 15
+    backoff_multiplier: Annotated[float, Constraint(strict=True, allow_inf_nan=False, ge=1, le=10)] = 2.0
+    max_retry_executions: Annotated[int, Constraint(strict=True, ge=0, le=25)] = 3
+    approval_expiry_minutes: Minutes = 1440
+    lookback_hours: Annotated[int, Constraint(strict=True, gt=0, le=24 * 90)] = 24
+    playbook_min_failures: Annotated[int, Constraint(strict=True, gt=0, le=1000)] = 2
+
+
+@_model
 class RoutingPolicy(_Public):
     """``cavra.go-backend-rollback-drill-routing.v1``: overrides the schedule's routing keys (SPEC §2.3).
 
@@ -298,6 +313,7 @@ class RoutingPolicy(_Public):
     acknowledgement_minutes: Minutes | None = None
     repeat_interval_minutes: Minutes | None = None
     fallback_route: FallbackRoute | None = None
+    retry_policy: RetryPolicy | None = None
 
 
 DOCUMENTS: tuple[type[_Public], ...] = (DrillHistory, DrillSchedule, RoutingPolicy)

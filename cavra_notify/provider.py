@@ -141,6 +141,16 @@ class Provider:
     target: Callable[[Any], str] = lambda settings: ""
     description: str = ""
     concurrency: int = 8
+    category: str | None = None  # chatops, itsm, webhook, ...; None: by provider name (provider_category)
+
+
+DEFAULT_CATEGORIES = {"slack": "chatops", "teams": "chatops", "jira": "itsm", "servicenow": "itsm",
+                      "webhook": "webhook"}
+
+
+def provider_category(provider: Provider) -> str:
+    """The category a recovery playbook files a provider under: its own, else by its name, else ``other``."""
+    return provider.category or DEFAULT_CATEGORIES.get(provider.name, "other")
 
 
 def secret_field_names(model: type[BaseModel]) -> list[str]:

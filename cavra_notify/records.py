@@ -30,6 +30,29 @@ from .ackrecords import (
     HistoryPage,
 )
 
+# The retry, approval and recovery records (issue 17) likewise.
+from .retryrecords import (
+    CLOSURE_HASHED,
+    CLOSURE_SCHEMA,
+    EXECUTION_HASHED,
+    PLAYBOOK_SCHEMA,
+    RETRY_APPROVAL_SCHEMA,
+    RETRY_EXECUTION_SCHEMA,
+    RETRY_PLAN_SCHEMA,
+    RETRY_WORKER_SCHEMA,
+    PlaybookEntry,
+    PlaybookStep,
+    RecoveryClosure,
+    RecoveryPlaybook,
+    RetryApproval,
+    RetryEntry,
+    RetryExecution,
+    RetryPlan,
+    RetryPolicySnapshot,
+    RetryWorkerRun,
+    WorkerRefusal,
+)
+
 PLAN_SCHEMA: Final = "cavra.go-backend-pilot.rollback-drill-notification-plan.v1"
 EVENT_TYPE: Final = "cavra.go_backend.rollback_drill.notification"
 METADATA_KIND: Final = "release-connector-delivery"
@@ -289,8 +312,11 @@ class SkippedRoute:
 
 
 __all__ = [
-    "ACK_SCHEMA", "DELIVERY_SOURCE", "ESCALATION_SCHEMA", "EVENT_TYPE", "METADATA_KIND", "PLAN_COUNTS", "PLAN_SCHEMA",
-    "ROLES", "AckRefusal", "Acknowledgement", "Actor", "Attempt", "DeliveryEvidence", "EscalationNotice",
-    "EscalationPlan", "EscalationRoute", "EscalationRun", "EscalationSchedule", "Event", "HistoryPage", "Json",
-    "Message", "Plan", "Route", "RouteDecision", "SkippedRoute",
+    "ACK_SCHEMA", "CLOSURE_HASHED", "CLOSURE_SCHEMA", "DELIVERY_SOURCE", "ESCALATION_SCHEMA", "EVENT_TYPE",
+    "EXECUTION_HASHED", "METADATA_KIND", "PLAN_COUNTS", "PLAN_SCHEMA", "PLAYBOOK_SCHEMA", "RETRY_APPROVAL_SCHEMA",
+    "RETRY_EXECUTION_SCHEMA", "RETRY_PLAN_SCHEMA", "RETRY_WORKER_SCHEMA", "ROLES", "AckRefusal", "Acknowledgement",
+    "Actor", "Attempt", "DeliveryEvidence", "EscalationNotice", "EscalationPlan", "EscalationRoute", "EscalationRun",
+    "EscalationSchedule", "Event", "HistoryPage", "Json", "Message", "Plan", "PlaybookEntry", "PlaybookStep",
+    "RecoveryClosure", "RecoveryPlaybook", "RetryApproval", "RetryEntry", "RetryExecution", "RetryPlan",
+    "RetryPolicySnapshot", "RetryWorkerRun", "Route", "RouteDecision", "SkippedRoute", "WorkerRefusal",
 ]

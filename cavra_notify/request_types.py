@@ -81,6 +81,7 @@ class SweepRequest:
     now: datetime | None = None
     progress: Callable[[int, int], None] | None = None
     metrics_textfile: str | None = None  # Prometheus text for node-exporter, written when the sweep ends
+    execute_approved_retries: bool = False  # then one live retry worker pass (docs/retries.md)
 
 
 @dataclass(frozen=True)
@@ -118,3 +119,49 @@ class HistoryQuery:
     def __post_init__(self) -> None:
         if isinstance(self.limit, bool) or not 1 <= self.limit <= MAX_HISTORY_LIMIT:
             raise SettingsError(f"--limit: expected a whole number from 1 to {MAX_HISTORY_LIMIT}, got {self.limit}")
+
+
+# --- failed notifications: retries with approval, connector recovery (issue 17, docs/retries.md) ---------
+
+ALL_ROLES = frozenset({"read", "deliver", "acknowledge", "approve", "admin"})
+
+
+@dataclass(frozen=True)
+class RetryPlanRequest:
+    """The routing policy (file or document) whose ``retry_policy`` applies, and the time."""
+
+    routing_policy_path: str | None = None
+    routing_policy: Any = None
+    now: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RetryDecisionRequest:
+    retry_plan_id: str
+    entry_id: str
+    decision: str
+    actor: str
+    roles: frozenset[str]
+    notes: str | None = None
+    expires_in_minutes: int | None = None
+    now: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RetryWorkerRequest:
+    execute: bool = False
+    limit: int = 5
+    retry_plan_id: str | None = None
+    now: datetime | None = None
+    options: DeliveryOptions = field(default_factory=DeliveryOptions)
+
+
+@dataclass(frozen=True)
+class ClosureRequest:
+    connector: str
+    state: str
+    actor: str
+    roles: frozenset[str]
+    verification_refs: tuple[str, ...] = ()
+    notes: str | None = None
+    now: datetime | None = None

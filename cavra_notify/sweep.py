@@ -27,7 +27,7 @@ from .delivery import Dispatcher, Options, Result, delivery_key
 from .errors import CavraError, InputError
 from .models import RoutingPolicy
 from .plugins import Registry, get_registry
-from .records import EscalationRun, Plan, Route
+from .records import EscalationRun, Plan, RetryWorkerRun, Route
 from .schedule import ScheduleReport
 from .store.protocol import ClaimResult, EvidenceStore, RouteClaim
 from .timeutil import iso
@@ -87,13 +87,19 @@ class SweepResult:
     generated_at: datetime
     rows: list[SweepRow]
     claim_seconds: list[float] = field(default_factory=list)  # each batch's save-and-claim transaction
+    retry_run: RetryWorkerRun | None = None  # --execute-approved-retries (docs/retries.md)
 
     @property
     def exit_code(self) -> int:
-        return max((row.exit_code for row in self.rows), default=0)
+        failed_retry = self.retry_run is not None and any(x.status == "failed" for x in self.retry_run.executions)
+        return max([row.exit_code for row in self.rows] + [4 if failed_retry else 0])
 
     def to_json(self) -> dict[str, Any]:
-        return {"generated_at": iso(self.generated_at), "schedules": [row.to_json() for row in self.rows]}
+        found: dict[str, Any] = {"generated_at": iso(self.generated_at),
+                                 "schedules": [row.to_json() for row in self.rows]}
+        if self.retry_run is not None:
+            found["retry_worker_run"] = self.retry_run.to_json()
+        return found
 
 
 @dataclass

@@ -156,7 +156,7 @@ def test_cli_acknowledges_by_owner_route_key_and_in_bulk(dep: Deployment, api: T
     assert states == ["acknowledged", "resolved"] and outstanding(api, dep) == set()
 
 
-def test_migrations_4_and_5_keep_every_record_of_a_version_3_store(tmp_path: Path) -> None:
+def test_migrations_4_to_6_keep_every_record_of_a_version_3_store(tmp_path: Path) -> None:
     path = tmp_path / "v3.db"
     with open_store(path) as store:
         store.save_plan({"plan_id": "plan-1", "schedule_id": "s", "generated_at": NOW_ISO, "occurrence": "o"})
@@ -166,8 +166,10 @@ def test_migrations_4_and_5_keep_every_record_of_a_version_3_store(tmp_path: Pat
                     for name in ("records", "records_counted"))
     raw.executescript(
         "PRAGMA foreign_keys = OFF; CREATE TABLE old AS SELECT * FROM records; DROP TABLE records;"
-        + sql.replace(", 'escalation')", ")") + "; INSERT INTO records SELECT * FROM old; DROP TABLE old;"
-        + trigger + "; DROP TABLE route_deliveries; DELETE FROM schema_version WHERE version >= 4;")
+        + sql.replace(", 'escalation', 'retry_plan', 'retry_approval', 'retry_execution', 'recovery_playbook',"
+                      " 'recovery_closure')", ")") + "; INSERT INTO records SELECT * FROM old; DROP TABLE old;"
+        + trigger + "; DROP TABLE route_deliveries; DROP TABLE approval_uses;"
+        " DELETE FROM schema_version WHERE version >= 4;")
     with pytest.raises(sqlite3.IntegrityError):
         raw.execute("INSERT INTO records (kind, id, recorded_at, payload) VALUES ('escalation', 'x', 'now', '{}')")
     raw.close()
@@ -181,7 +183,7 @@ def test_migrations_4_and_5_keep_every_record_of_a_version_3_store(tmp_path: Pat
         store.save_plan({"plan_id": "plan-2", "schedule_id": "s", "generated_at": NOW_ISO, "occurrence": "o"})
         assert store.counts()["plans"] == 2
     version = sqlite3.connect(path).execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
-    assert version == SCHEMA_VERSION == 5
+    assert version == SCHEMA_VERSION == 6
 
 
 def test_the_escalations_route_delivers_each_breach_once(dep: Deployment, api: TestClient) -> None:

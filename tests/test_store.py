@@ -22,6 +22,7 @@ from cavra_notify.store import (
     DEFAULT_DB_ENV,
     SCHEMA_VERSION,
     EvidenceStore,
+    Filed,
     RouteClaim,
     SQLiteStore,
     default_db_path,
@@ -468,7 +469,7 @@ def test_migration_2_fills_the_connector_of_existing_deliveries(tmp_path: Path) 
     with open_store(path) as store:
         store.save_evidence(evidence("sched-a", 1, T0, provider="jira"))
     raw = sqlite3.connect(path)  # back to a version-1 store holding that delivery
-    raw.executescript("DROP TRIGGER records_route_delivered; DROP TABLE route_deliveries;"
+    raw.executescript("DROP TABLE approval_uses; DROP TRIGGER records_route_delivered; DROP TABLE route_deliveries;"
                       " DROP TRIGGER records_counted; DROP TABLE record_counts;"
                       " DROP INDEX idx_records_connector; ALTER TABLE records DROP COLUMN connector;"
                       " DELETE FROM schema_version WHERE version >= 2;")
@@ -509,7 +510,7 @@ def escalation_evidence(n: int, at: datetime) -> dict[str, Any]:
     return {**evidence("sched-a", n, at), "evidence_id": f"esc-{n}", "metadata_kind": "release-connector-escalation"}
 
 
-def test_migrations_3_to_5_bring_a_version_2_store_up_to_date(tmp_path: Path) -> None:
+def test_migrations_3_to_6_bring_a_version_2_store_up_to_date(tmp_path: Path) -> None:
     path = tmp_path / "v2.db"
     version_2_sqlite_store(path)
     raw = sqlite3.connect(path)
@@ -525,9 +526,17 @@ def test_migrations_3_to_5_bring_a_version_2_store_up_to_date(tmp_path: Path) ->
         assert store.counts()["deliveries"]["total"] == 3  # 4 recreated the counting trigger
         assert store.count_history(kind="escalation") == 1
         assert [r["kind"] for r in store.history(schedule_id="sched-a", limit=2)] == ["delivery", "escalation"]
+        # 6: the retry kinds and approval uses; the rebuilt table still counts and keeps each route's latest delivery
+        assert store.last_deliveries("sched-a", "occ-1")["sched-a:ops:slack"] == T0 + timedelta(hours=2)
+        store.save_records([Filed("retry_plan", "rp-1", T0 + timedelta(hours=3), {"retry_plan_id": "rp-1"},
+                                  schedule_id="sched-a")])
+        assert store.count_history(kind="retry_plan") == 1 and store.counts()["deliveries"]["total"] == 3
+        assert store.use_approval("ap-1", "run-1", T0) and not store.use_approval("ap-1", "run-2", T0)
     raw = sqlite3.connect(path)
     versions = [v for (v,) in raw.execute("SELECT version FROM schema_version ORDER BY version")]
-    assert versions == [1, 2, 3, 4, 5] and SCHEMA_VERSION == 5
+    assert versions == [1, 2, 3, 4, 5, 6] and SCHEMA_VERSION == 6
+    triggers = {n for (n,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    assert triggers == {"records_counted", "records_route_delivered"}
     indexes = {n for (n,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records'"
                                           " AND name LIKE 'idx_%'")}
     assert {"idx_records_route", "idx_records_connector", "idx_records_schedule"} <= indexes

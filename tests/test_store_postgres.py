@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cavra_notify.errors import StoreError
-from cavra_notify.store import RouteClaim, open_store
+from cavra_notify.store import Filed, RouteClaim, open_store
 
 from .backends import PASSWORD, PgServer
 from .test_store import DAY, T0, evidence, plan
@@ -96,7 +96,7 @@ def test_copy_from_sqlite_keeps_every_record_and_bundle(pg_server: PgServer, tmp
         counts = source.counts()
     url = pg_server.url(_schema())
     assert main(["store", "migrate", "--evidence-db", url]) == 0
-    assert "schema version 5" in capsys.readouterr().out
+    assert "schema version 6" in capsys.readouterr().out
     assert main(["store", "copy", "--from", f"sqlite:{db}", "--to", url, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["copied"]["records"] == 4 and result["schedules_verified"] == 2
@@ -111,7 +111,7 @@ def test_copy_from_sqlite_keeps_every_record_and_bundle(pg_server: PgServer, tmp
     assert "is not empty" in capsys.readouterr().err
 
 
-def test_migrations_3_to_5_bring_a_version_2_database_up_to_date(pg_server: PgServer) -> None:
+def test_migrations_3_to_6_bring_a_version_2_database_up_to_date(pg_server: PgServer) -> None:
     import psycopg
 
     from cavra_notify.store import codec, pg_schema
@@ -135,9 +135,14 @@ def test_migrations_3_to_5_bring_a_version_2_database_up_to_date(pg_server: PgSe
         assert store.count_history(kind="escalation") == 1  # 4 allows the escalation kind
         store.save_evidence(evidence("sched-a", 9, T0 + timedelta(hours=2)))
         assert store.counts()["deliveries"]["total"] == 3
+        store.save_records([Filed("retry_plan", "rp-1", T0 + timedelta(hours=3), {"retry_plan_id": "rp-1"},
+                                  schedule_id="sched-a", schedules=("sched-a", "sched-b"))])  # 6: the retry kinds
+        assert store.count_history(kind="retry_plan") == 1 and store.get_record("rp-1")["kind"] == "retry_plan"
+        assert store.count_history(schedule_id="sched-b", kind="retry_plan") == 1
+        assert store.use_approval("ap-1", "run-1", T0) and not store.use_approval("ap-1", "run-2", T0)
     with psycopg.connect(url, autocommit=True) as conn:
         versions = [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY version")]
-        assert versions == [1, 2, 3, 4, 5]
+        assert versions == [1, 2, 3, 4, 5, 6]
         [check] = conn.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname ="
                                " 'records_kind_check' AND conrelid = 'records'::regclass").fetchall()
-        assert "'escalation'" in check[0]
+        assert "'escalation'" in check[0] and "'recovery_closure'" in check[0]

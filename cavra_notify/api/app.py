@@ -93,6 +93,7 @@ def create_app(settings_env: Mapping[str, str] | None = None, evidence_db: str |
     from .. import __version__
     from .console import router as console_router
     from .metrics import install as install_metrics
+    from .retries import router as retries_router
     from .routes import router
 
     app = FastAPI(title="cavra-notify", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
@@ -102,6 +103,7 @@ def create_app(settings_env: Mapping[str, str] | None = None, evidence_db: str |
     _install_error_handlers(app)
     app.include_router(router)
     app.include_router(console_router)
+    app.include_router(retries_router)
     install_metrics(app)  # GET /metrics
     auth = Auth(identities.resolve, identities.configured, allow_unauthenticated_loopback)
     app.add_middleware(RequestGuard, auth=auth)  # type: ignore[arg-type]

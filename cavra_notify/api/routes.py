@@ -130,7 +130,8 @@ def acknowledge_many(request: Request, body: BulkAckRequest) -> Response:
     return reply(request, {"acknowledgements": [a.to_json() for a in acks]}, 201)
 
 
-Kind = Literal["plan", "delivery", "ack", "escalation_plan", "escalation"]
+Kind = Literal["plan", "delivery", "ack", "escalation_plan", "escalation", "retry_plan", "retry_approval",
+               "retry_execution", "recovery_playbook", "recovery_closure"]
 
 
 @router.get(NOTIFICATIONS, **_doc("a page of evidence records, newest first: {items, total, limit, offset}"))

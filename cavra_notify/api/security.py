@@ -31,7 +31,11 @@ NOTIFICATIONS = "/runtime/go-pilot/rollback-drill-notifications"
 # the role each mutating route needs (by path ending); any other mutating path needs admin
 ROLE_OF_PATH = (("/acknowledgements", "acknowledge"), (f"{NOTIFICATIONS}/deliver", "deliver"),
                 (f"{NOTIFICATIONS}/escalations", "deliver"), (f"{NOTIFICATIONS}/plan", "read"),
-                (f"{NOTIFICATIONS}/escalation-plan", "read"), ("/runtime/go-pilot/evaluate", "approve"))
+                (f"{NOTIFICATIONS}/escalation-plan", "read"), ("/runtime/go-pilot/evaluate", "approve"),
+                # failed notifications (docs/retries.md): the facade's require_role checks approve again
+                ("/rollback-drill-retries/plan", "read"), ("/rollback-drill-retries/decisions", "approve"),
+                ("/rollback-drill-retries/worker", "deliver"), ("/connector-recovery/playbook", "read"),
+                ("/connector-recovery/closures", "approve"), ("/test", "deliver"))
 
 
 def required_role(path: str) -> str:

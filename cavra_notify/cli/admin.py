@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from .. import facade
-from . import output
+from . import output, retries
 
 
 def add_commands(commands: Any) -> None:
@@ -25,6 +25,7 @@ def add_commands(commands: Any) -> None:
     p.add_argument("--connector-config", help="env CAVRA_CONNECTOR_CONFIG")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_connectors_check)
+    retries.add_connector_test(sub)
 
     evidence = commands.add_parser("evidence", help="audit evidence: list, export, verify")
     sub = evidence.add_subparsers(dest="evidence_command", required=True, metavar="COMMAND")

@@ -81,6 +81,7 @@ def add_commands(sub: Any, common: Callable[..., None], plan_flags: Callable[...
     p.add_argument("--metrics-textfile", help="write Prometheus metrics here when the sweep ends (node-exporter)")
     _delivery_flags(p)
     _store_flag(p)
+    p.add_argument("--execute-approved-retries", action="store_true", help="then run the retry worker live")
     p.set_defaults(handler=cmd_sweep)
 
 
@@ -205,12 +206,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         due_soon_days=args.rollback_drill_due_soon_days, max_age_days=args.rollback_drill_max_age_days,
         connector_config=args.connector_config, routing_policy_path=args.routing_policy, providers=args.provider,
         force=args.force, options=options(args), now=facade.parse_time(args.now), progress=_progress,
-        metrics_textfile=args.metrics_textfile)
+        metrics_textfile=args.metrics_textfile, execute_approved_retries=args.execute_approved_retries)
     try:
         with facade.Cavra.from_flags(evidence_db=args.evidence_db, generated_by="cavra sweep") as cavra:
             result = cavra.sweep(request)
     finally:
         _progress(0, 0)
+    if result.retry_run is not None:  # --execute-approved-retries (docs/retries.md)
+        from .retries import summarise_run
+
+        summarise_run(result.retry_run)
     if args.json:
         output.emit_json(result.to_json())
     else:

@@ -63,9 +63,10 @@ def add_commands(commands: Any, only: str | None = None) -> None:
 
     if only is not None:
         return
-    from . import delivering, serve
+    from . import delivering, retries, serve
 
     delivering.add_commands(sub, _common, _plan_flags)
+    retries.add_commands(sub)
     serve.add_gate_command(sub, _common)
 
 

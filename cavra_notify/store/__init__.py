@@ -17,7 +17,7 @@ from ..errors import StoreError
 from .bundle import BUNDLE_SCHEMA, GENESIS_HASH, build_bundle, chain_step, content_hash, verify_bundle
 from .codec import canonical_json, sha256_hex
 from .files import BUSY_TIMEOUT_MS
-from .protocol import KINDS, SUCCESS_OUTCOMES, ClaimResult, EvidenceStore, RouteClaim, Timestamp, iso_z, to_utc
+from .protocol import KINDS, SUCCESS_OUTCOMES, ClaimResult, EvidenceStore, Filed, RouteClaim, Timestamp, iso_z, to_utc
 from .schema import MIGRATIONS, SCHEMA_VERSION
 from .sqlite import SQLiteStore
 
@@ -25,9 +25,9 @@ DEFAULT_DB_ENV = "CAVRA_EVIDENCE_DB"
 
 __all__ = [
     "BUNDLE_SCHEMA", "BUSY_TIMEOUT_MS", "DEFAULT_DB_ENV", "GENESIS_HASH", "KINDS", "MIGRATIONS", "SCHEMA_VERSION",
-    "SUCCESS_OUTCOMES", "ClaimResult", "EvidenceStore", "RouteClaim", "SQLiteStore", "Timestamp", "build_bundle",
-    "canonical_json", "chain_step", "content_hash", "default_db_path", "iso_z", "open_store", "sha256_hex",
-    "to_utc", "verify_bundle",
+    "SUCCESS_OUTCOMES", "ClaimResult", "EvidenceStore", "Filed", "RouteClaim", "SQLiteStore", "Timestamp",
+    "build_bundle", "canonical_json", "chain_step", "content_hash", "default_db_path", "iso_z", "open_store",
+    "sha256_hex", "to_utc", "verify_bundle",
 ]
 
 

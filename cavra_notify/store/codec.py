@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..errors import InputError
-from .protocol import SUCCESS_OUTCOMES, ClaimResult, Timestamp, iso_z, to_utc
+from .protocol import SUCCESS_OUTCOMES, ClaimResult, Filed, Timestamp, iso_z, to_utc
 
 # The columns of ``records`` that an insert fills, in the order of the insert's parameters.
 INSERT_FIELDS = ("kind", "record_id", "schedule_id", "provider", "connector", "outcome", "failure_class",
@@ -123,6 +123,16 @@ def escalation_row(plan: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         "outcome": plan.get("alert_level"),
     }
     return row, schedules
+
+
+def filed_row(filed: Filed) -> dict[str, Any]:
+    """The row of a :class:`Filed` record (retry plans, approvals, executions, playbooks, closures)."""
+    if not filed.record_id:
+        raise InputError(f"{filed.kind} record lacks an id")
+    return {"kind": filed.kind, "record_id": filed.record_id, "payload": canonical_json(filed.payload),
+            "recorded_at": col(filed.recorded_at, f"{filed.kind} recorded_at"), "schedule_id": filed.schedule_id,
+            "connector": filed.connector, "outcome": filed.outcome, "route_key": filed.route_key,
+            "plan_id": filed.plan_id}
 
 
 def settlement(key: tuple[str, str, str], outcome: str, completed_at: Timestamp) -> tuple[Any, ...]:

@@ -103,6 +103,17 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             " AND NEW.occurrence IS NOT NULL AND NEW.route_key IS NOT NULL) EXECUTE FUNCTION cavra_route_delivered()",
         ),
     ),
+    (
+        6,
+        (  # retry plans, approvals, executions, recovery playbooks and closures (docs/retries.md)
+            "ALTER TABLE records DROP CONSTRAINT records_kind_check",
+            "ALTER TABLE records ADD CONSTRAINT records_kind_check CHECK (kind IN ('plan', 'delivery', 'ack',"
+            " 'escalation_plan', 'escalation', 'retry_plan', 'retry_approval', 'retry_execution',"
+            " 'recovery_playbook', 'recovery_closure'))",
+            "CREATE TABLE approval_uses (approval_id TEXT PRIMARY KEY, worker_run_id TEXT NOT NULL,"
+            " used_at TEXT NOT NULL)",
+        ),
+    ),
 )
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION, "both dialects have the same versions"
 

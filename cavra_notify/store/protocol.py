@@ -13,11 +13,28 @@ from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 from ..errors import InputError, SettingsError
 from ..timeutil import iso, parse_aware
 
-KINDS = ("plan", "delivery", "ack", "escalation_plan", "escalation")
+KINDS = ("plan", "delivery", "ack", "escalation_plan", "escalation", "retry_plan", "retry_approval",
+         "retry_execution", "recovery_playbook", "recovery_closure")
 SUCCESS_OUTCOMES = ("delivered", "accepted")
 
 ClaimResult = Literal["send", "settle", "in_flight", "already_delivered"]
 Timestamp = datetime | str
+
+
+class Filed(NamedTuple):
+    """A record of a kind without its own save method (retry plans, approvals, executions, recovery
+    playbooks and closures): its indexed columns, and the other schedules it is filed under."""
+
+    kind: str
+    record_id: str
+    recorded_at: Timestamp
+    payload: dict[str, Any]
+    schedule_id: str | None = None
+    schedules: tuple[str, ...] = ()
+    connector: str | None = None
+    outcome: str | None = None
+    route_key: str | None = None
+    plan_id: str | None = None
 
 
 class RouteClaim(NamedTuple):
@@ -101,3 +118,6 @@ class EvidenceStore(Protocol):
     def export(self, schedule_id: str, *, from_seq: int | None = None,
                to_seq: int | None = None) -> dict[str, Any]: ...
     def close(self) -> None: ...
+    # issue 17 (docs/retries.md)
+    def save_records(self, records: Sequence[Filed]) -> None: ...
+    def use_approval(self, approval_id: str, worker_run_id: str, now: datetime) -> bool: ...

@@ -40,6 +40,16 @@ _COUNT_TRIGGER = """CREATE TRIGGER records_counted AFTER INSERT ON records BEGIN
                 VALUES (NEW.kind, COALESCE(NEW.outcome, ''), COALESCE(NEW.failure_class, ''), 1)
                 ON CONFLICT (kind, outcome, failure_class) DO UPDATE SET n = n + 1;
             END"""
+_ROUTE_TRIGGER = """CREATE TRIGGER records_route_delivered AFTER INSERT ON records
+            WHEN NEW.kind = 'delivery' AND NEW.outcome IN ('delivered', 'accepted') AND NEW.schedule_id IS NOT NULL
+                AND NEW.occurrence IS NOT NULL AND NEW.route_key IS NOT NULL
+            BEGIN
+                INSERT INTO route_deliveries (schedule_id, occurrence, route_key, delivered_at)
+                VALUES (NEW.schedule_id, NEW.occurrence, NEW.route_key, NEW.recorded_at)
+                ON CONFLICT (schedule_id, occurrence, route_key)
+                DO UPDATE SET delivered_at = MAX(delivered_at, excluded.delivered_at);
+            END"""
+_RETRY_KINDS = "'retry_plan', 'retry_approval', 'retry_execution', 'recovery_playbook', 'recovery_closure'"
 _COLUMNS = ("seq, kind, id, schedule_id, provider, outcome, failure_class, occurrence, route_key, plan_id,"
             " recorded_at, payload, connector")
 
@@ -126,15 +136,31 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             " SELECT schedule_id, occurrence, route_key, MAX(recorded_at) FROM records WHERE kind = 'delivery'"
             " AND outcome IN ('delivered', 'accepted') AND schedule_id IS NOT NULL AND occurrence IS NOT NULL"
             " AND route_key IS NOT NULL GROUP BY 1, 2, 3",
-            """CREATE TRIGGER records_route_delivered AFTER INSERT ON records
-            WHEN NEW.kind = 'delivery' AND NEW.outcome IN ('delivered', 'accepted') AND NEW.schedule_id IS NOT NULL
-                AND NEW.occurrence IS NOT NULL AND NEW.route_key IS NOT NULL
-            BEGIN
-                INSERT INTO route_deliveries (schedule_id, occurrence, route_key, delivered_at)
-                VALUES (NEW.schedule_id, NEW.occurrence, NEW.route_key, NEW.recorded_at)
-                ON CONFLICT (schedule_id, occurrence, route_key)
-                DO UPDATE SET delivered_at = MAX(delivered_at, excluded.delivered_at);
-            END""",
+            _ROUTE_TRIGGER,
+        ),
+    ),
+    (
+        6,  # retry plans, approvals, executions, recovery playbooks and closures (docs/retries.md): the
+        (   # records table is rebuilt with the wider kind check, as in version 4; its triggers go with it
+            _RECORDS_V1.replace("CREATE TABLE records", "CREATE TABLE records_v6").replace(
+                "'escalation_plan')", "'escalation_plan', 'escalation', " + _RETRY_KINDS + ")").replace(
+                "payload TEXT NOT NULL,", "payload TEXT NOT NULL,\n                connector TEXT,"),
+            f"INSERT INTO records_v6 ({_COLUMNS}) SELECT {_COLUMNS} FROM records",
+            "CREATE TABLE record_schedules_v6 AS SELECT schedule_id, seq FROM record_schedules",
+            "DELETE FROM record_schedules",
+            "DROP TABLE records",
+            "ALTER TABLE records_v6 RENAME TO records",
+            "INSERT INTO record_schedules (schedule_id, seq) SELECT schedule_id, seq FROM record_schedules_v6",
+            "DROP TABLE record_schedules_v6",
+            *_INDEXES_V1,
+            _CONNECTOR_INDEX,
+            _COUNT_TRIGGER,  # dropped with the old table; the copied rows were counted already
+            _ROUTE_TRIGGER,  # likewise: route_deliveries already holds the copied rows' deliveries
+            # an approval is used once: the worker claims it here before it sends anything
+            """CREATE TABLE approval_uses (
+                approval_id TEXT PRIMARY KEY,
+                worker_run_id TEXT NOT NULL,
+                used_at TEXT NOT NULL)""",
         ),
     ),
 )

@@ -17,7 +17,7 @@ from ..errors import StoreError
 from . import codec, queries
 from .bundle import build_bundle
 from .codec import RECORD_COLUMNS, col
-from .protocol import ClaimResult, DeliveredRoute, RouteClaim, Timestamp, to_utc
+from .protocol import ClaimResult, DeliveredRoute, Filed, RouteClaim, Timestamp, to_utc
 
 INSERT_RECORD = (
     "INSERT INTO records (kind, id, schedule_id, provider, connector, outcome, failure_class,"
@@ -131,7 +131,7 @@ class SQLStore:
         return None if row is None else dict(json.loads(row[0]))
 
     def get_record(self, record_id: str) -> dict[str, Any] | None:
-        """One record of any kind by its id (plan id, evidence id, ack id, escalation plan id)."""
+        """One record of any kind by its id (plan, evidence, ack, escalation plan, retry and recovery records)."""
         with self._read() as db:
             row = self._one(db, f"SELECT {RECORD_COLUMNS} FROM records WHERE kind IN ({queries.KIND_LIST})"
                             " AND id = ? ORDER BY seq DESC LIMIT 1", (record_id,))
@@ -293,6 +293,26 @@ class SQLStore:
             if seq is not None and schedules:
                 db.executemany(self._sql("INSERT INTO record_schedules (schedule_id, seq) VALUES (?, ?)"),
                                [(sid, seq) for sid in schedules])
+
+    # retry plans, approvals, executions, recovery playbooks and closures (docs/retries.md)
+
+    def save_records(self, records: Sequence[Filed]) -> None:
+        """Store each record once (a repeat must be identical), filed under its other schedules too."""
+        with self._write() as db:
+            for filed in records:
+                seq = self._insert_record(db, codec.filed_row(filed))
+                others = sorted(set(filed.schedules) - {filed.schedule_id})
+                if seq is not None and others:
+                    db.executemany(self._sql("INSERT INTO record_schedules (schedule_id, seq) VALUES (?, ?)"
+                                             " ON CONFLICT DO NOTHING"), [(sid, seq) for sid in others])
+
+    def use_approval(self, approval_id: str, worker_run_id: str, now: datetime) -> bool:
+        """Claim an approval for one live retry; ``False`` when it was claimed before (usable once)."""
+        with self._write() as db:
+            found = self._one(db, "INSERT INTO approval_uses (approval_id, worker_run_id, used_at) VALUES (?, ?, ?)"
+                              " ON CONFLICT (approval_id) DO NOTHING RETURNING approval_id",
+                              (approval_id, worker_run_id, col(now)))
+        return found is not None
 
     # read models
 

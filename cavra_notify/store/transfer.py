@@ -17,9 +17,10 @@ TABLES: dict[str, tuple[str, ...]] = {
     "plan_heads": ("schedule_id", "plan_id", "generated_at"),
     "notification_log": ("occurrence", "route_key", "connector", "delivery_key", "state", "claims", "claimed_at",
                          "lease_until", "delivered_at", "outcome", "completed_at"),
+    "approval_uses": ("approval_id", "worker_run_id", "used_at"),  # an approval stays used once
 }
 _ORDER = {"records": "seq", "record_schedules": "seq, schedule_id", "plan_heads": "schedule_id",
-          "notification_log": "occurrence, route_key, connector"}
+          "notification_log": "occurrence, route_key, connector", "approval_uses": "approval_id"}
 
 
 def _rows(store: SQLStore, table: str, batch: int) -> Iterator[list[tuple[Any, ...]]]:
