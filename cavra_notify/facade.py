@@ -12,7 +12,6 @@ imported only by the methods that use them, so the read-only commands stay fast.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -20,19 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from . import settings as _settings
 from .errors import CavraError, ConfigError, InputError, SettingsError, StoreError
-from .request_types import (
-    ALL_ROLES,
-    AckRequest,
-    ClosureRequest,
-    DeliverRequest,
-    DeliveryOptions,
-    HistoryQuery,
-    PlanRequest,
-    RetryDecisionRequest,
-    RetryPlanRequest,
-    RetryWorkerRequest,
-    SweepRequest,
-)
 from .retryfacade import RetryMethods
 from .settings import Settings
 from .timeutil import parse_aware, utcnow
@@ -43,6 +29,17 @@ if TYPE_CHECKING:
     from .delivery import Result as Result  # re-exported for the faces' type hints
     from .gate import Evaluation, Readiness
     from .records import Acknowledgement, Actor, EscalationPlan, EscalationRun, HistoryPage, Plan
+    from .request_types import ALL_ROLES as ALL_ROLES
+    from .request_types import AckRequest as AckRequest
+    from .request_types import ClosureRequest as ClosureRequest
+    from .request_types import DeliverRequest as DeliverRequest
+    from .request_types import DeliveryOptions as DeliveryOptions
+    from .request_types import HistoryQuery as HistoryQuery
+    from .request_types import PlanRequest as PlanRequest
+    from .request_types import RetryDecisionRequest as RetryDecisionRequest
+    from .request_types import RetryPlanRequest as RetryPlanRequest
+    from .request_types import RetryWorkerRequest as RetryWorkerRequest
+    from .request_types import SweepRequest as SweepRequest
     from .schedule import ScheduleReport
     from .service import Context
     from .store import EvidenceStore
@@ -53,6 +50,31 @@ __all__ = [
     "InputError", "PlanRequest", "Settings", "SettingsError", "StoreError", "SweepRequest", "parse_time",
     "ALL_ROLES", "ClosureRequest", "RetryDecisionRequest", "RetryPlanRequest", "RetryWorkerRequest",
 ]
+REQUEST_TYPES = frozenset({
+    "ALL_ROLES",
+    "AckRequest",
+    "ClosureRequest",
+    "DeliverRequest",
+    "DeliveryOptions",
+    "HistoryQuery",
+    "PlanRequest",
+    "RetryDecisionRequest",
+    "RetryPlanRequest",
+    "RetryWorkerRequest",
+    "SweepRequest",
+})
+
+
+def __getattr__(name: str) -> Any:
+    """The request dataclasses (:mod:`.request_types`), loaded on first use: building a dozen frozen
+    dataclasses costs milliseconds the read-only schedule and history commands do not need."""
+    if name in REQUEST_TYPES:
+        from . import request_types
+
+        return getattr(request_types, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 MODES = _settings.MODES
 ENV = {"mode": _settings.ENV_MODE, "history": _settings.ENV_HISTORY, "schedule": _settings.ENV_SCHEDULE,
        "due_soon": _settings.ENV_DUE_SOON, "max_age": _settings.ENV_MAX_AGE,
@@ -93,6 +115,8 @@ class Cavra(RetryMethods):
         self.evidence_db = evidence_db or self.env.get(ENV["evidence_db"]) or None
         self.generated_by = generated_by
         self._store: EvidenceStore | None = None
+        import threading
+
         self._lock = threading.Lock()
 
     @classmethod
@@ -248,6 +272,7 @@ class Cavra(RetryMethods):
     def ack_requests(path: str, now: datetime | None = None) -> list[AckRequest]:
         """The acknowledgements of a bulk file: ``{"acknowledgements": [...]}`` (1..100 entries)."""
         from .acks import read_bulk
+        from .request_types import AckRequest
 
         return [AckRequest(schedule_id=i.schedule_id, provider=i.provider, owner=i.owner, route_key=i.route_key,
                            acknowledged_by=i.acknowledged_by, state=i.effective_state, plan_id=i.plan_id,
@@ -260,7 +285,7 @@ class Cavra(RetryMethods):
         from .escalate import escalate_configured
 
         return escalate_configured(self.context(now), self.store(), routing_policy_path=routing_policy_path,
-                                   options=(options or DeliveryOptions()).core(), generated_by=self.generated_by)
+                                   options=(options or _default_options()).core(), generated_by=self.generated_by)
 
     def escalation_plan(self, now: datetime | None = None) -> EscalationPlan:
         """Outstanding and breached routes as of ``now``, recorded as evidence."""
@@ -388,3 +413,9 @@ def ack_state(state: str | None, alias: str | None) -> str:
     from .acks import ack_state as resolve
 
     return resolve(state, alias)
+
+
+def _default_options() -> DeliveryOptions:
+    from .request_types import DeliveryOptions
+
+    return DeliveryOptions()

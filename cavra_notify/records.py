@@ -11,47 +11,68 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-# The acknowledgement, escalation, history-page and actor records live in their own module (one module
-# would need a scroll bar); they are part of this module's published set.
-from .ackrecords import (
-    ACK_SCHEMA,
-    ESCALATION_SCHEMA,
-    ROLES,
-    Acknowledgement,
-    AckRefusal,
-    Actor,
-    EscalationNotice,
-    EscalationPlan,
-    EscalationRoute,
-    EscalationRun,
-    EscalationSchedule,
-    HistoryPage,
-)
+# The acknowledgement, escalation, history-page and actor records (``ackrecords``) and the retry,
+# approval and recovery records (``retryrecords``) live in their own modules (one module would need a
+# scroll bar); they are part of this module's published set, loaded on first use: the read-only
+# commands need only the plan's records, and each frozen dataclass costs about a millisecond to build.
+if TYPE_CHECKING:
+    from .ackrecords import ACK_SCHEMA as ACK_SCHEMA
+    from .ackrecords import ESCALATION_SCHEMA as ESCALATION_SCHEMA
+    from .ackrecords import ROLES as ROLES
+    from .ackrecords import Acknowledgement as Acknowledgement
+    from .ackrecords import AckRefusal as AckRefusal
+    from .ackrecords import Actor as Actor
+    from .ackrecords import EscalationNotice as EscalationNotice
+    from .ackrecords import EscalationPlan as EscalationPlan
+    from .ackrecords import EscalationRoute as EscalationRoute
+    from .ackrecords import EscalationRun as EscalationRun
+    from .ackrecords import EscalationSchedule as EscalationSchedule
+    from .ackrecords import HistoryPage as HistoryPage
+    from .retryrecords import CLOSURE_HASHED as CLOSURE_HASHED
+    from .retryrecords import CLOSURE_SCHEMA as CLOSURE_SCHEMA
+    from .retryrecords import EXECUTION_HASHED as EXECUTION_HASHED
+    from .retryrecords import PLAYBOOK_SCHEMA as PLAYBOOK_SCHEMA
+    from .retryrecords import RETRY_APPROVAL_SCHEMA as RETRY_APPROVAL_SCHEMA
+    from .retryrecords import RETRY_EXECUTION_SCHEMA as RETRY_EXECUTION_SCHEMA
+    from .retryrecords import RETRY_PLAN_SCHEMA as RETRY_PLAN_SCHEMA
+    from .retryrecords import RETRY_WORKER_SCHEMA as RETRY_WORKER_SCHEMA
+    from .retryrecords import PlaybookEntry as PlaybookEntry
+    from .retryrecords import PlaybookStep as PlaybookStep
+    from .retryrecords import RecoveryClosure as RecoveryClosure
+    from .retryrecords import RecoveryPlaybook as RecoveryPlaybook
+    from .retryrecords import RetryApproval as RetryApproval
+    from .retryrecords import RetryEntry as RetryEntry
+    from .retryrecords import RetryExecution as RetryExecution
+    from .retryrecords import RetryPlan as RetryPlan
+    from .retryrecords import RetryPolicySnapshot as RetryPolicySnapshot
+    from .retryrecords import RetryWorkerRun as RetryWorkerRun
+    from .retryrecords import WorkerRefusal as WorkerRefusal
 
-# The retry, approval and recovery records (issue 17) likewise.
-from .retryrecords import (
-    CLOSURE_HASHED,
-    CLOSURE_SCHEMA,
-    EXECUTION_HASHED,
-    PLAYBOOK_SCHEMA,
-    RETRY_APPROVAL_SCHEMA,
-    RETRY_EXECUTION_SCHEMA,
-    RETRY_PLAN_SCHEMA,
-    RETRY_WORKER_SCHEMA,
-    PlaybookEntry,
-    PlaybookStep,
-    RecoveryClosure,
-    RecoveryPlaybook,
-    RetryApproval,
-    RetryEntry,
-    RetryExecution,
-    RetryPlan,
-    RetryPolicySnapshot,
-    RetryWorkerRun,
-    WorkerRefusal,
+_ACK_NAMES = (
+    "ACK_SCHEMA", "ESCALATION_SCHEMA", "ROLES", "Acknowledgement", "AckRefusal", "Actor",
+    "EscalationNotice", "EscalationPlan", "EscalationRoute", "EscalationRun", "EscalationSchedule",
+    "HistoryPage",
 )
+_RETRY_NAMES = (
+    "CLOSURE_HASHED", "CLOSURE_SCHEMA", "EXECUTION_HASHED", "PLAYBOOK_SCHEMA",
+    "RETRY_APPROVAL_SCHEMA", "RETRY_EXECUTION_SCHEMA", "RETRY_PLAN_SCHEMA", "RETRY_WORKER_SCHEMA",
+    "PlaybookEntry", "PlaybookStep", "RecoveryClosure", "RecoveryPlaybook", "RetryApproval",
+    "RetryEntry", "RetryExecution", "RetryPlan", "RetryPolicySnapshot", "RetryWorkerRun",
+    "WorkerRefusal",
+)
+_ELSEWHERE = {**dict.fromkeys(_ACK_NAMES, "ackrecords"), **dict.fromkeys(_RETRY_NAMES, "retryrecords")}
+
+
+def __getattr__(name: str) -> Any:
+    module = _ELSEWHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f".{module}", __package__), name)
+
 
 PLAN_SCHEMA: Final = "cavra.go-backend-pilot.rollback-drill-notification-plan.v1"
 EVENT_TYPE: Final = "cavra.go_backend.rollback_drill.notification"

@@ -11,14 +11,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, InputError
-from .request_types import (
-    ClosureRequest,
-    DeliveryOptions,
-    RetryDecisionRequest,
-    RetryPlanRequest,
-    RetryWorkerRequest,
-    SweepRequest,
-)
 from .timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -33,6 +25,14 @@ if TYPE_CHECKING:
         RetryPlan,
         RetryWorkerRun,
         SkippedRoute,
+    )
+    from .request_types import (
+        ClosureRequest,
+        DeliveryOptions,
+        RetryDecisionRequest,
+        RetryPlanRequest,
+        RetryWorkerRequest,
+        SweepRequest,
     )
     from .service import Context
     from .settings import Settings
@@ -88,6 +88,8 @@ class RetryMethods:
         settings = self.settings
         if request.connector_config:
             settings = replace(settings, connector_config_path=request.connector_config)
+        from .request_types import RetryWorkerRequest
+
         return self._run_worker(RetryWorkerRequest(execute=True, limit=25, now=request.now, options=request.options),
                                 context(settings, request.now or utcnow()))
 
@@ -146,7 +148,7 @@ class RetryMethods:
         if ctx.config is None or name not in ctx.config.names:
             raise ConfigError(f"connector {name!r} is not in the private connector config")
         result = self._send(ctx, test_plan(name, ctx.now, self.generated_by), name,
-                            (options or DeliveryOptions()).core(), None)
+                            (options or _default_options()).core(), None)
         evidence = replace(result.evidence[0], schedule_id=TEST_SCHEDULE)
         self.store().record_deliveries([evidence.to_json()])
         return evidence
@@ -156,3 +158,9 @@ class RetryMethods:
         from .recovery import console_view
 
         return console_view(self.store())
+
+
+def _default_options() -> DeliveryOptions:
+    from .request_types import DeliveryOptions
+
+    return DeliveryOptions()
