@@ -12,8 +12,8 @@ from .app import reply
 from .routes import Now, _cavra, _doc
 
 router = APIRouter()
-ASSETS = {"console.js": "text/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8",
-          "retries.js": "text/javascript; charset=utf-8"}
+JS = "text/javascript; charset=utf-8"
+ASSETS = {"dom.js": JS, "console.js": JS, "retries.js": JS, "console.css": "text/css; charset=utf-8"}
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                                "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "

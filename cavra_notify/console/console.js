@@ -16,19 +16,7 @@
   };
   const $ = (id) => document.getElementById(id);
 
-  function el(tag, props, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(props || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "text") node.textContent = String(value);
-      else if (key === "onclick") node.addEventListener("click", value);
-      else node.setAttribute(key, String(value));
-    }
-    for (const child of children.flat()) {
-      if (child !== null && child !== undefined) node.append(child instanceof Node ? child : String(child));
-    }
-    return node;
-  }
+  const el = window.CavraDom.el;  // dom.js: every value becomes text, never markup
 
   function svg(tag, attrs, text) {
     const node = document.createElementNS(SVG, tag);
