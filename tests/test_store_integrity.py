@@ -177,7 +177,7 @@ def test_a_bad_signing_key_is_one_clear_line(capsys: pytest.CaptureFixture[str],
 
 @pytest.fixture
 def read_only_store() -> Iterator[Path]:
-    """A store in a folder nobody may write: as root, the commands run as 'nobody' (root ignores modes)."""
+    """A store in a folder nobody may write (as root, see ``_read_only_prefix``)."""
     folder = Path(tempfile.mkdtemp(prefix="cavra-ro-"))
     folder.chmod(0o755)
     db = folder / "ev.db"
@@ -194,19 +194,35 @@ def read_only_store() -> Iterator[Path]:
     folder.rmdir()
 
 
-def _as_reader(*argv: str) -> subprocess.CompletedProcess[str]:
-    prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+# As root, file modes do not stop a write: the commands run with the store's folder mounted read-only
+# in a mount namespace of their own (a real read-only filesystem); where that is not permitted, as the
+# user 'nobody' (which needs the checkout to be readable by everyone).
+_READ_ONLY_MOUNT = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+
+
+def _read_only_prefix(folder: Path) -> list[str]:
+    if os.geteuid() != 0:
+        return []
+    probe = subprocess.run(["unshare", "--mount", "sh", "-c", _READ_ONLY_MOUNT, str(folder), "true"],
+                           capture_output=True, timeout=30, check=False)
+    if probe.returncode == 0:
+        return ["unshare", "--mount", "sh", "-c", _READ_ONLY_MOUNT, str(folder)]
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def _as_reader(*argv: str, folder: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAVRA_")}
-    return subprocess.run([*prefix, sys.executable, "-m", "cavra_notify", *argv], capture_output=True, text=True,
-                          timeout=60, env={**env, "HOME": "/nonexistent"}, cwd="/")
+    return subprocess.run([*_read_only_prefix(folder), sys.executable, "-m", "cavra_notify", *argv],
+                          capture_output=True, text=True, timeout=60, env={**env, "HOME": "/nonexistent"}, cwd="/")
 
 
 def test_read_commands_work_on_a_read_only_store(read_only_store: Path) -> None:
     assert not os.access(read_only_store.parent, os.W_OK) or os.geteuid() == 0
-    listed = _as_reader("evidence", "list", "--evidence-db", str(read_only_store), "--json")
+    folder = read_only_store.parent
+    listed = _as_reader("evidence", "list", "--evidence-db", str(read_only_store), "--json", folder=folder)
     assert listed.returncode == 0, listed.stderr
     assert {r["kind"] for r in json.loads(listed.stdout)} == {"plan", "delivery"}
-    exported = _as_reader("evidence", "export", "sched-a", "--evidence-db", str(read_only_store))
+    exported = _as_reader("evidence", "export", "sched-a", "--evidence-db", str(read_only_store), folder=folder)
     assert exported.returncode == 0, exported.stderr
     assert json.loads(exported.stdout)["record_count"] == 2
     assert sorted(p.name for p in read_only_store.parent.iterdir()) == ["ev.db"]
