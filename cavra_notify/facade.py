@@ -1,9 +1,9 @@
 """The typed facade: every operation the CLI, the API and the console offer, in one class.
 
-A face parses its input into the request dataclasses (:mod:`.request_types`, re-exported here), calls one
-:class:`Cavra` method and
-renders the record it gets back; it never reaches past this module into the core. Defaults and
-validation of every option live here once, so the faces cannot drift apart (docs/architecture.md).
+A face parses its input into the request dataclasses (:mod:`.request_types`, re-exported here), calls
+one :class:`Cavra` method and renders the record it gets back; it never reaches past this module into
+the core. Defaults and validation of every option live here once, so the faces cannot drift apart
+(docs/architecture.md).
 
 Importing this module is cheap: the delivery side, the store, pluggy and the provider contract are
 imported only by the methods that use them, so the read-only commands stay fast.
@@ -79,6 +79,8 @@ MODES = _settings.MODES
 ENV = {"mode": _settings.ENV_MODE, "history": _settings.ENV_HISTORY, "schedule": _settings.ENV_SCHEDULE,
        "due_soon": _settings.ENV_DUE_SOON, "max_age": _settings.ENV_MAX_AGE,
        "connectors": _settings.ENV_CONNECTORS, "evidence_db": "CAVRA_EVIDENCE_DB"}
+
+
 def configure_logging(log_format: str | None = None, level: str = "warning") -> None:
     """Log to stderr as text or JSON lines (``--log-format``, else ``CAVRA_LOG_FORMAT``); see ``logs``."""
     import logging
@@ -115,7 +117,7 @@ class Cavra(RetryMethods):
         self.evidence_db = evidence_db or self.env.get(ENV["evidence_db"]) or None
         self.generated_by = generated_by
         self._store: EvidenceStore | None = None
-        import threading
+        import threading  # here: the read-only commands never open a store
 
         self._lock = threading.Lock()
 
