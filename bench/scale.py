@@ -56,14 +56,14 @@ def write_folder(folder: Path, count: int, owners: int, due: bool) -> None:
 
 def sweep_once(folder: Path, db: str, config: Path, out: Any = None) -> dict[str, Any]:
     """One sweep in this process; its wall time, routes delivered and claim latencies."""
-    from cavra_notify.delivery import Options
+    from cavra_notify.request_types import DeliveryOptions, SweepRequest
     from cavra_notify.store import open_store
-    from cavra_notify.sweep import SweepRequest, run_sweep
+    from cavra_notify.sweep import run_sweep
 
     os.environ["CAVRA_GO_BACKEND_MODE"] = "promoted"
     store = open_store(db)
-    request = SweepRequest(schedules=folder, now=NOW, connector_config=str(config),
-                           options=Options(retries=0, timeout=30, deadline=600))
+    request = SweepRequest(schedules=str(folder), now=NOW, connector_config=str(config),
+                           options=DeliveryOptions(retries=0, timeout_seconds=30, deadline_seconds=600))
     started = time.perf_counter()
     result = run_sweep(request, store)
     wall = time.perf_counter() - started

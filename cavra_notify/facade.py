@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import settings as _settings
@@ -243,12 +242,7 @@ class Cavra(RetryMethods):
 
         metrics = sweep_metrics(request.metrics_textfile)  # a textfile that cannot be written is refused first
         try:
-            result = sweep.run_sweep(sweep.SweepRequest(
-                schedules=Path(request.schedules), histories=Path(request.histories) if request.histories else None,
-                now=request.now or utcnow(), mode=request.mode, due_soon_days=request.due_soon_days,
-                max_age_days=request.max_age_days, connector_config=request.connector_config,
-                routing_policy=request.routing_policy_path, provider=request.providers, force=request.force,
-                options=request.options.core()), self.store(), progress=request.progress)
+            result = sweep.run_sweep(request, self.store())
             if request.execute_approved_retries:  # after its deliveries and escalations (docs/retries.md)
                 result.retry_run = self.sweep_retries(request)
             return result

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,32 +28,16 @@ from .errors import CavraError, InputError
 from .models import RoutingPolicy
 from .plugins import Registry, get_registry
 from .records import EscalationRun, Plan, RetryWorkerRun, Route
+from .request_types import SweepRequest
 from .schedule import ScheduleReport
 from .store.protocol import ClaimResult, EvidenceStore, RouteClaim
-from .timeutil import iso
+from .timeutil import iso, utcnow
 
 DEFAULT_MODE = "promoted"  # the sweep's mode when neither --mode nor CAVRA_GO_BACKEND_MODE says one
 BATCH_SCHEDULES = 250
 GROUP_COMMIT_SECONDS = 0.05
 GROUP_COMMIT_ROUTES = 512
 MAX_CONCURRENT_SCHEDULES = 16  # ~50 routes in flight; more mostly opens connections past keep-alive pools
-
-
-@dataclass(frozen=True)
-class SweepRequest:
-    """What a face asks for; ``mode`` None means CAVRA_GO_BACKEND_MODE, else :data:`DEFAULT_MODE`."""
-
-    schedules: Path
-    now: datetime
-    histories: Path | None = None
-    mode: str | None = None
-    due_soon_days: str | None = None
-    max_age_days: str | None = None
-    connector_config: str | None = None
-    routing_policy: str | None = None
-    provider: str = "all"
-    force: bool = False
-    options: Options = field(default_factory=Options)
 
 
 @dataclass
@@ -154,15 +138,15 @@ class _NotifiedLog:
         return self._seen[occurrence]
 
 
-def _prepare(request: SweepRequest, schedule: Path, history: Path | None, config: Any,
+def _prepare(request: SweepRequest, now: datetime, schedule: Path, history: Path | None, config: Any,
              policy: RoutingPolicy | None, notified: _NotifiedLog) -> _Item:
-    ctx = service.Context(_resolve(request, schedule, history), request.now, config)
+    ctx = service.Context(_resolve(request, schedule, history), now, config)
     report = service.schedule_report(ctx, policy)
     summary = report.as_dict()["schedule"]
     item = _Item(SweepRow(schedule.name, summary["schedule_id"], report.status, summary["next_due_at"]), ctx,
                  report=report)
     try:
-        item.plan = service.notification_plan(ctx, report, policy, providers=request.provider, force=request.force,
+        item.plan = service.notification_plan(ctx, report, policy, providers=request.providers, force=request.force,
                                               last_notified=notified, generated_by="cavra sweep")
         item.row.schedule_id = item.plan.schedule_id or item.row.schedule_id
     except CavraError as exc:
@@ -175,18 +159,18 @@ def _prepare(request: SweepRequest, schedule: Path, history: Path | None, config
     return item
 
 
-def run_sweep(request: SweepRequest, store: EvidenceStore,
-              progress: Callable[[int, int], None] | None = None) -> SweepResult:
+def run_sweep(request: SweepRequest, store: EvidenceStore) -> SweepResult:
     """Sweep every schedule of ``request.schedules`` into ``store``; one row per schedule file."""
-    pairs = schedule_files(request.schedules, request.histories)
+    pairs = schedule_files(Path(request.schedules), Path(request.histories) if request.histories else None)
+    now, options = request.now or utcnow(), request.options.core()
     base = _resolve(request, None, None)  # a bad mode, day count or config path fails the whole sweep at once
-    sweep = _Sweep(request, store, service.context(base, request.now), progress)
+    sweep = _Sweep(request, now, options, store, service.context(base, now))
     asyncio.run(sweep.run(pairs))
-    _escalate(sweep.ctx, sweep.items, sweep.policy, request, store)
-    return SweepResult(request.now, sweep.rows, sweep.timings)
+    _escalate(sweep.ctx, sweep.items, sweep.policy, options, store)
+    return SweepResult(now, sweep.rows, sweep.timings)
 
 
-def _escalate(ctx: service.Context, items: list[_Item], policy: RoutingPolicy | None, request: SweepRequest,
+def _escalate(ctx: service.Context, items: list[_Item], policy: RoutingPolicy | None, options: Options,
               store: EvidenceStore) -> None:
     """One escalation pass for every schedule swept here (``escalate.deliver_escalations``): a breached
     route's escalation owner is told through the schedule's (or the policy's) owner routes. Each row
@@ -201,7 +185,7 @@ def _escalate(ctx: service.Context, items: list[_Item], policy: RoutingPolicy | 
         return
     try:
         run = deliver_escalations(ctx, store, policies=policies, schedule_ids=sorted(policies),
-                                  options=request.options, generated_by="cavra sweep")
+                                  options=options, generated_by="cavra sweep")
     except CavraError as exc:
         for sid in policies:
             row = rows[sid].row
@@ -226,9 +210,10 @@ def _count_escalations(row: SweepRow, run: EscalationRun, schedule_id: str) -> N
 class _Sweep:
     """One sweep's state: its store, the connectors validated so far, the writer, the rows."""
 
-    def __init__(self, request: SweepRequest, store: EvidenceStore, ctx: service.Context,
-                 progress: Callable[[int, int], None] | None) -> None:
-        self.request, self.store, self.ctx, self.progress = request, store, ctx, progress
+    def __init__(self, request: SweepRequest, now: datetime, options: Options, store: EvidenceStore,
+                 ctx: service.Context) -> None:
+        self.request, self.now, self.options, self.store, self.ctx = request, now, options, store, ctx
+        self.progress = request.progress
         self.connectors: dict[str, Any] = {}
         self.broken: dict[str, CavraError] = {}  # connector name -> why it cannot be used
         self.seen: set[str] = set()
@@ -238,7 +223,7 @@ class _Sweep:
         self.timings: list[float] = []
         self.registry = get_registry()
         self.writer = _GroupCommit(store, self.registry)
-        self.policy = service.routing_policy(ctx, path=request.routing_policy)  # one policy for every schedule
+        self.policy = service.routing_policy(ctx, path=request.routing_policy_path)  # one policy for every schedule
         self.notified = _NotifiedLog(store)
 
     async def run(self, pairs: list[tuple[Path, Path | None]]) -> None:
@@ -262,18 +247,18 @@ class _Sweep:
                 if schedule.name not in held:
                     self.rows.append(SweepRow(schedule.name, None, "another_worker", None, "another_worker"))
                     continue
-                item = _prepare(self.request, schedule, history, self.ctx.config, self.policy, self.notified)
+                item = _prepare(self.request, self.now, schedule, history, self.ctx.config, self.policy, self.notified)
                 self.rows.append(item.row)
                 if item.plan is not None and self._usable(item):
                     items.append(item)
             self.items.extend(items)
             started = time.perf_counter()
-            claims = await asyncio.to_thread(_claim, self.store, items, self.request, self.notified)
+            claims = await asyncio.to_thread(_claim, self.store, items, self, self.notified)
             self.timings.append(time.perf_counter() - started)
             shared = _ClaimedStore(claims, self.writer, self.notified)
             hooks = _DeferredHooks(self.registry, self.writer)
             limit = asyncio.Semaphore(MAX_CONCURRENT_SCHEDULES)
-            await asyncio.gather(*(_one(item, self.connectors, self.request, shared, hooks, self.redactor, limit)
+            await asyncio.gather(*(_one(item, self.connectors, self, shared, hooks, self.redactor, limit)
                                    for item in items))
         finally:
             await self.writer.flush()
@@ -299,7 +284,7 @@ class _Sweep:
         return True
 
 
-def _claim(store: EvidenceStore, items: Sequence[_Item], request: SweepRequest,
+def _claim(store: EvidenceStore, items: Sequence[_Item], sweep: _Sweep,
            notified: _NotifiedLog) -> dict[tuple[str, str, str], ClaimResult]:
     """Save the batch's plans and claim all their routes: one transaction per repeat interval."""
     groups: dict[int, list[_Item]] = {}
@@ -312,14 +297,14 @@ def _claim(store: EvidenceStore, items: Sequence[_Item], request: SweepRequest,
                              delivery_key(item.plan.occurrence, r.route_key, r.provider,
                                           notified(item.plan.occurrence).get(r.route_key)))
                   for item in group if item.plan for r in item.routes]
-        results = store.claim_plans([item.plan.to_json() for item in group if item.plan], claims, now=request.now,
-                                    repeat_interval=timedelta(minutes=minutes), force=request.force,
-                                    lease_seconds=request.options.lease_seconds)
+        results = store.claim_plans([item.plan.to_json() for item in group if item.plan], claims, now=sweep.now,
+                                    repeat_interval=timedelta(minutes=minutes), force=sweep.request.force,
+                                    lease_seconds=sweep.options.lease_seconds)
         decided.update({(c.occurrence, c.route_key, c.connector): r for c, r in zip(claims, results, strict=True)})
     return decided
 
 
-async def _one(item: _Item, connectors: dict[str, Any], request: SweepRequest, store: Any, hooks: Any,
+async def _one(item: _Item, connectors: dict[str, Any], sweep: _Sweep, store: Any, hooks: Any,
                redactor: Any, limit: asyncio.Semaphore) -> None:
     assert item.plan is not None and item.ctx is not None
     if not item.routes:
@@ -327,8 +312,8 @@ async def _one(item: _Item, connectors: dict[str, Any], request: SweepRequest, s
         return
     async with limit:
         try:
-            dispatcher = Dispatcher(item.plan, connectors, hooks, request.options, redactor, store, request.force,
-                                    now=request.now)
+            dispatcher = Dispatcher(item.plan, connectors, hooks, sweep.options, redactor, store,
+                                    sweep.request.force, now=sweep.now)
             result: Result = await dispatcher.run()
         except CavraError as exc:
             item.row.outcome, item.row.error, item.row.exit_code = "error", str(exc), exc.exit_code
