@@ -234,14 +234,7 @@
     main.setAttribute("aria-busy", "false");
   }
 
-  async function errorOf(response) {
-    try {
-      const body = await response.json();
-      return body && body.error ? String(body.error) : `HTTP ${response.status}`;
-    } catch {
-      return `HTTP ${response.status}`;
-    }
-  }
+  const errorOf = window.CavraDom.errorOf;
 
   async function load() {
     try {

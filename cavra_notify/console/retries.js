@@ -26,14 +26,7 @@
     box.className = kind || "";
   }
 
-  async function errorOf(response) {
-    try {
-      const body = await response.json();
-      return body && body.error ? String(body.error) : `HTTP ${response.status}`;
-    } catch {
-      return `HTTP ${response.status}`;
-    }
-  }
+  const errorOf = window.CavraDom.errorOf;
 
   async function decide(planId, entry, decision, button) {
     const token = ($("ack-token") || { value: "" }).value.trim();
