@@ -12,6 +12,31 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _import_the_core_now() -> None:
+    """Import every cavra_notify module while the tests are collected, on the main thread.
+
+    The ``pytest11`` entry point makes pytest rewrite the asserts of the whole distribution, so a module
+    the API imports lazily (``acks`` on the first history request, say) is parsed by pytest on a server
+    worker thread; concurrent ``ast.parse`` calls there can fail in CPython 3.11 ("AST constructor
+    recursion depth mismatch"), which the live-server tests saw as an occasional HTTP 500. Outside pytest
+    nothing is rewritten and the lazy imports stay lazy.
+    """
+    import contextlib
+    import importlib
+    import pkgutil
+
+    import cavra_notify
+
+    for module in pkgutil.walk_packages(cavra_notify.__path__, "cavra_notify."):
+        if module.name.endswith("__main__"):
+            continue
+        with contextlib.suppress(ImportError):  # an optional extra that is not installed: its tests skip
+            importlib.import_module(module.name)
+
+
+_import_the_core_now()
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 NOW_ISO = "2026-11-27T09:00:00Z"
 
